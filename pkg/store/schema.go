@@ -1,0 +1,66 @@
+package store
+
+import (
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+)
+
+// Table names. Object tables are named after their kind.
+const (
+	tableCanaryState = "canarystate"
+	tableEndpoints   = "endpoints"
+)
+
+// Kinds lists the object kinds in the order sources and reports use.
+var Kinds = []string{
+	v1alpha1.KindUpstream,
+	v1alpha1.KindUpstreamGroup,
+	v1alpha1.KindVirtualService,
+	v1alpha1.KindGateway,
+	v1alpha1.KindCanary,
+}
+
+// record is a row of an object table.
+type record struct {
+	Kind   string
+	Key    Key
+	ID     string // Key.String(), the id index
+	Source string
+	Origin Origin
+	Obj    any
+	// Refs are the "Kind/namespace/name" of the objects Obj references.
+	Refs []string
+}
+
+func objectTable(kind string) *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: kind,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id":     {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"source": {Name: "source", Indexer: &memdb.StringFieldIndex{Field: "Source"}},
+			"refs":   {Name: "refs", AllowMissing: true, Indexer: &memdb.StringSliceFieldIndex{Field: "Refs"}},
+		},
+	}
+}
+
+func schema() *memdb.DBSchema {
+	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
+	for _, k := range Kinds {
+		s.Tables[k] = objectTable(k)
+	}
+	s.Tables[tableCanaryState] = &memdb.TableSchema{
+		Name: tableCanaryState,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id":    {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"group": {Name: "group", Indexer: &memdb.StringFieldIndex{Field: "GroupID"}},
+		},
+	}
+	s.Tables[tableEndpoints] = &memdb.TableSchema{
+		Name: tableEndpoints,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+		},
+	}
+	return s
+}
