@@ -140,7 +140,7 @@ var retryConditions = map[string]bool{
 	"connect-failure": true, "envoy-ratelimited": true, "retriable-4xx": true,
 	"refused-stream": true, "retriable-status-codes": true, "retriable-headers": true,
 	"http3-post-connect-failure": true,
-	"cancelled": true, "deadline-exceeded": true, "internal": true,
+	"cancelled":                  true, "deadline-exceeded": true, "internal": true,
 	"resource-exhausted": true, "unavailable": true,
 }
 
