@@ -1,0 +1,276 @@
+package file
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/serin-dev/serin/pkg/store"
+)
+
+// Source loads a directory tree of YAML and JSON files into the store and,
+// with Run, keeps it in sync as files change.
+//
+// Every load reads the whole tree and replaces the source's objects in one
+// store transaction, so readers never see half of a change that spans files.
+//
+// Broken files: a file that fails to decode keeps the objects it last loaded
+// successfully (last-known-good), and its errors are reported by Errors.
+// A half-saved file, or a typo, therefore never takes routes away. A file
+// seen for the first time with errors loads the documents that did decode.
+// (Last-known-good lives in memory: after a restart a broken file loads only
+// its good documents.) A deleted file's objects are removed.
+//
+// Duplicates: when two files (or two documents) define the same kind,
+// namespace and name, the first by path (then by line) wins, and the other
+// is reported as an error naming both.
+type Source struct {
+	dir  string
+	name string
+	st   *store.Store
+	log  *slog.Logger
+
+	quiet, maxWait time.Duration
+
+	mu    sync.Mutex // serializes loads and guards the fields below
+	files map[string]*fileState
+	errs  []FileError
+}
+
+// fileState is what the source knows about one file.
+type fileState struct {
+	data []byte
+	errs []FileError
+	// applied are the objects this file contributes: the last clean decode,
+	// or, for a file that never decoded cleanly, the documents that did.
+	applied []*Object
+}
+
+// Option configures a Source.
+type Option func(*Source)
+
+// WithLogger sets the logger; the default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// WithDebounce sets how long the tree must be quiet before a reload, and
+// the longest a reload waits while changes keep coming.
+func WithDebounce(quiet, max time.Duration) Option {
+	return func(s *Source) { s.quiet, s.maxWait = quiet, max }
+}
+
+// Debounce defaults. An editor's save, a "git checkout" or "kubectl cp" is
+// a burst of events a few milliseconds apart: 50 ms of quiet coalesces it
+// into one reload while still feeling instant. The 500 ms cap keeps a
+// steady stream of writes (a generator rewriting many files) from
+// postponing the reload forever.
+const (
+	DefaultQuiet   = 50 * time.Millisecond
+	DefaultMaxWait = 500 * time.Millisecond
+)
+
+// New returns a source for the directory dir that writes into st under the
+// source name "file:<dir>", and loads the tree once. It fails when dir
+// cannot be read; broken files are not an error (see Errors).
+func New(dir string, st *store.Store, opts ...Option) (*Source, error) {
+	s := &Source{
+		dir:     dir,
+		name:    "file:" + dir,
+		st:      st,
+		log:     slog.Default(),
+		quiet:   DefaultQuiet,
+		maxWait: DefaultMaxWait,
+		files:   map[string]*fileState{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("file source: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("file source: %s is not a directory", dir)
+	}
+	if err := s.Load(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Name is the store source name, "file:<dir>".
+func (s *Source) Name() string { return s.name }
+
+// Dir is the directory the source loads.
+func (s *Source) Dir() string { return s.dir }
+
+// Errors returns the current problems, sorted by file and line: decode
+// errors of broken files and duplicate definitions.
+func (s *Source) Errors() []FileError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]FileError(nil), s.errs...)
+}
+
+// LineOf returns the line of a field of the object loaded from origin, or
+// origin's line when the field or object is unknown.
+func (s *Source) LineOf(origin store.Origin, fieldPath string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.files[origin.File]; ok {
+		for _, o := range f.applied {
+			if o.Origin == origin {
+				return o.Line(fieldPath)
+			}
+		}
+	}
+	return origin.Line
+}
+
+// Load reads the whole tree now and applies it to the store in one
+// transaction. When the directory itself cannot be read (it was removed or
+// is being swapped), the store is left as it was and the error returned.
+func (s *Source) Load() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	paths, err := ListFiles(s.dir)
+	if err != nil {
+		return fmt.Errorf("file source %s: %w", s.dir, err)
+	}
+	seen := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		seen[p] = true
+		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Deleted between listing and reading: the next event reloads.
+			seen[p] = false
+			continue
+		}
+		s.files[p] = s.update(p, s.files[p], data, err)
+	}
+	for p := range s.files {
+		if !seen[p] {
+			delete(s.files, p)
+		}
+	}
+
+	var objs []*Object
+	var errs []FileError
+	for _, p := range paths {
+		if f, ok := s.files[p]; ok {
+			objs = append(objs, f.applied...)
+			errs = append(errs, f.errs...)
+		}
+	}
+	objs, dups := dedupe(objs)
+	errs = append(errs, dups...)
+	sortFileErrors(errs)
+
+	entries := make([]store.Entry, len(objs))
+	for i, o := range objs {
+		entries[i] = o.Entry
+	}
+	changed, err := s.st.ReplaceSource(s.name, entries)
+	if err != nil {
+		return fmt.Errorf("file source %s: apply: %w", s.dir, err)
+	}
+	if !equalErrors(s.errs, errs) {
+		for _, e := range errs {
+			s.log.Warn("config error", "file", e.File, "line", e.Line, "error", e.Message)
+		}
+	}
+	s.errs = errs
+	if changed {
+		s.log.Info("config loaded", "dir", s.dir, "files", len(paths), "objects", len(entries), "errors", len(errs))
+	}
+	return nil
+}
+
+// update returns the new state of one file given its contents (or the
+// error reading it).
+func (s *Source) update(path string, old *fileState, data []byte, readErr error) *fileState {
+	if readErr != nil {
+		f := &fileState{errs: []FileError{{File: path, Message: fmt.Sprintf("read: %v", readErr)}}}
+		if old != nil {
+			f.data, f.applied = old.data, old.applied
+		}
+		return f
+	}
+	if old != nil && old.data != nil && bytes.Equal(old.data, data) {
+		return old
+	}
+	objs, derrs := DecodeObjects(path, data)
+	f := &fileState{data: data, errs: asFileErrors(path, derrs), applied: objs}
+	if len(derrs) > 0 && old != nil {
+		// Last-known-good: a known file that is now broken keeps what it had.
+		f.applied = old.applied
+		s.log.Warn("keeping the last good version of a broken file", "file", path, "objects", len(old.applied))
+	}
+	return f
+}
+
+// dedupe keeps the first object of each kind, namespace and name, in the
+// order given (by path, then line), and reports the others.
+func dedupe(objs []*Object) ([]*Object, []FileError) {
+	first := map[string]*Object{}
+	out := objs[:0:0]
+	var errs []FileError
+	for _, o := range objs {
+		id := o.Kind + "/" + o.Key.String()
+		if prev, dup := first[id]; dup {
+			errs = append(errs, FileError{
+				File: o.Origin.File, Line: o.Origin.Line,
+				Message: fmt.Sprintf("%s is already defined at %s; this definition is ignored", o, prev.Origin),
+			})
+			continue
+		}
+		first[id] = o
+		out = append(out, o)
+	}
+	return out, errs
+}
+
+func equalErrors(a, b []FileError) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// LoadPaths decodes files and directory trees once, without a store, the
+// way the source does (ListFiles order, duplicates resolved first-wins). It
+// is what "serin lint" and "serin translate" read. The error is for a path
+// that cannot be read at all.
+func LoadPaths(paths ...string) ([]*Object, []FileError, error) {
+	var objs []*Object
+	var errs []FileError
+	for _, root := range paths {
+		files, err := ListFiles(root)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, p := range files {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				errs = append(errs, FileError{File: p, Message: fmt.Sprintf("read: %v", err)})
+				continue
+			}
+			o, derrs := DecodeObjects(p, data)
+			objs = append(objs, o...)
+			errs = append(errs, asFileErrors(p, derrs)...)
+		}
+	}
+	objs, dups := dedupe(objs)
+	errs = append(errs, dups...)
+	sortFileErrors(errs)
+	return objs, errs, nil
+}
