@@ -1,0 +1,111 @@
+package translator
+
+import (
+	"sort"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+)
+
+// key is an object's namespace and name.
+type key struct{ ns, name string }
+
+func (k key) String() string { return k.ns + "/" + k.name }
+
+func nsOf(ns string) string {
+	if ns == "" {
+		return v1alpha1.DefaultNamespace
+	}
+	return ns
+}
+
+func refKey(r v1alpha1.ResourceRef, ns string) key {
+	if r.Namespace != "" {
+		ns = r.Namespace
+	}
+	return key{ns, r.Name}
+}
+
+// resourceName is the Envoy name of an object: "<name>_<namespace>".
+// Object names cannot contain "_" (DNS-1123), so names never collide.
+func resourceName(k key) string { return k.name + "_" + k.ns }
+
+// compiler holds the state of one BuildIR run.
+type compiler struct {
+	in   *Input
+	opts Options
+	rep  *reporter
+
+	upstreams map[key]*upstreamEntry
+	groups    map[key]*groupEntry
+	vss       []*vsEntry // sorted by namespace/name
+	vsByKey   map[key]*vsEntry
+	gateways  []*gatewayEntry // sorted by namespace/name
+	// referenced are the clusters that accepted objects reference, whether
+	// or not a fleet's routes use them.
+	referenced map[string]*Cluster
+}
+
+// BuildIR resolves, defaults and checks the input. Every input object gets
+// a report; objects with Rejected problems are left out of the IR.
+func BuildIR(in *Input, opts Options) (*IR, []Report) {
+	if in == nil {
+		in = &Input{}
+	}
+	n := len(in.Upstreams) + len(in.UpstreamGroups) + len(in.VirtualServices) + len(in.Gateways) + len(in.Canaries)
+	c := &compiler{
+		in:         in,
+		opts:       opts,
+		rep:        newReporter(n),
+		upstreams:  make(map[key]*upstreamEntry, len(in.Upstreams)),
+		groups:     make(map[key]*groupEntry, len(in.UpstreamGroups)),
+		vsByKey:    make(map[key]*vsEntry, len(in.VirtualServices)),
+		referenced: make(map[string]*Cluster, len(in.Upstreams)),
+	}
+	c.compileUpstreams()
+	c.compileGroups()
+	c.compileCanaries()
+	c.compileVirtualServices()
+	c.compileGateways()
+	ir := c.assembleFleets()
+	return ir, c.rep.reports()
+}
+
+// objects sorts a kind's objects by namespace/name and reports every one;
+// a second object with the same namespace/name is ignored with a Warning.
+func objects[T any, P interface {
+	*T
+	GetNamespace() string
+	GetName() string
+}](c *compiler, kind string, list []P) ([]P, []key) {
+	sorted := make([]P, 0, len(list))
+	for _, o := range list {
+		if o != nil {
+			sorted = append(sorted, o)
+		}
+	}
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if na, nb := nsOf(a.GetNamespace()), nsOf(b.GetNamespace()); na != nb {
+			return na < nb
+		}
+		return a.GetName() < b.GetName()
+	})
+	out := sorted[:0]
+	keys := make([]key, 0, len(sorted))
+	for i, o := range sorted {
+		k := key{nsOf(o.GetNamespace()), o.GetName()}
+		ref := ObjectRef{Kind: kind, Namespace: k.ns, Name: k.name}
+		if i > 0 && len(keys) > 0 && keys[len(keys)-1] == k {
+			c.rep.warn(ref, "metadata.name", "defined more than once; the first definition is used")
+			continue
+		}
+		c.rep.seen(ref)
+		out = append(out, o)
+		keys = append(keys, k)
+	}
+	return out, keys
+}
+
+func objRef(kind string, k key) ObjectRef {
+	return ObjectRef{Kind: kind, Namespace: k.ns, Name: k.name}
+}

@@ -1,0 +1,119 @@
+package translator
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+)
+
+// groupEntry is one UpstreamGroup with its effective, resolved split.
+type groupEntry struct {
+	key key
+	ref ObjectRef
+	// ok is false when the group is rejected; routes using it answer 503.
+	ok       bool
+	clusters []WeightedCluster
+	// mirror is the active Canary's mirror, added to every route using the group.
+	mirror *Mirror
+	// notes are the group's warnings, repeated on the routes that use it.
+	notes []string
+}
+
+// compileGroups resolves every UpstreamGroup: weights from the spec or,
+// while a Canary is active, from its override; destinations naming a
+// missing or rejected Upstream are dropped.
+func (c *compiler) compileGroups() {
+	list, keys := objects(c, v1alpha1.KindUpstreamGroup, c.in.UpstreamGroups)
+	for i, g := range list {
+		k := keys[i]
+		e := &groupEntry{key: k, ref: objRef(v1alpha1.KindUpstreamGroup, k)}
+		c.groups[k] = e
+		if c.rep.rejectAll(e.ref, g.Validate()) {
+			continue
+		}
+		p := problems{rep: c.rep, ref: e.ref}
+		ds := g.Spec.Destinations
+		weight := func(i int) uint64 { return uint64(max(ds[i].Weight, 0)) }
+		ov, hasOverride := c.in.Overrides[k.String()]
+		if hasOverride && len(ov.Weights) > 0 {
+			var total uint64
+			for i := range ds {
+				total += uint64(ov.Weights[refKey(ds[i].Destination.Upstream, k.ns).String()])
+			}
+			if total > 0 {
+				weight = func(i int) uint64 {
+					return uint64(ov.Weights[refKey(ds[i].Destination.Upstream, k.ns).String()])
+				}
+			} else {
+				p.warn("spec.destinations", "the weights of Canary "+ov.Canary+" name no destination of this group with a positive weight; using the spec's weights")
+			}
+		}
+		clusters, notes, fail := c.split(&p, "spec.destinations", ds, k.ns, weight)
+		e.notes = notes
+		if fail != "" {
+			p.reject("spec.destinations", fail)
+			continue
+		}
+		e.ok, e.clusters = true, clusters
+		if hasOverride && ov.Mirror != nil {
+			if cl, why := c.reference(ov.Mirror.Upstream, k.ns); cl != nil {
+				e.mirror = &Mirror{Cluster: cl.Name, PerMillion: perMillion(ov.Mirror.Percentage)}
+			} else {
+				msg := "mirror of Canary " + ov.Canary + ": " + why + "; mirror dropped"
+				p.warn("", msg)
+				e.notes = append(e.notes, msg)
+			}
+		}
+	}
+}
+
+// split resolves weighted destinations in namespace ns. A destination
+// naming a missing or rejected Upstream is dropped with a Warning at its
+// field path; the notes say what was dropped, for the routes that use it.
+// It fails, saying why, when no destination with a positive weight is left
+// or the weights overflow 32 bits; otherwise the clusters count as
+// referenced.
+func (c *compiler) split(p *problems, fieldPath string, ds []v1alpha1.WeightedDestination, ns string, weight func(int) uint64) ([]WeightedCluster, []string, string) {
+	out := make([]WeightedCluster, 0, len(ds))
+	found := make([]*Cluster, 0, len(ds))
+	var notes []string
+	var total uint64
+	for i := range ds {
+		cl, why := c.lookupUpstream(ds[i].Destination.Upstream, ns)
+		if cl == nil {
+			fp := fieldPath + "[" + strconv.Itoa(i) + "].destination.upstream"
+			p.warn(fp, why+"; destination dropped")
+			notes = append(notes, fp+": "+why+"; destination dropped")
+			continue
+		}
+		w := weight(i)
+		total += w
+		out = append(out, WeightedCluster{Name: cl.Name, Weight: uint32(min(w, math.MaxUint32))})
+		found = append(found, cl)
+	}
+	switch {
+	case total == 0:
+		return nil, notes, "no destination with a positive weight is left"
+	case total > math.MaxUint32:
+		// Envoy refuses weighted clusters whose weights overflow 32 bits.
+		return nil, notes, "weights add up to more than 4294967295"
+	}
+	for _, cl := range found {
+		c.referenced[cl.Name] = cl
+	}
+	return out, notes, ""
+}
+
+// lookupGroup resolves a group reference from namespace ns.
+func (c *compiler) lookupGroup(r v1alpha1.ResourceRef, ns string) (*groupEntry, string) {
+	k := refKey(r, ns)
+	g, ok := c.groups[k]
+	if !ok {
+		return nil, "UpstreamGroup " + k.String() + " not found"
+	}
+	if !g.ok {
+		return nil, "UpstreamGroup " + k.String() + " is rejected"
+	}
+	return g, ""
+}
