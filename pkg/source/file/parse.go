@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -101,7 +102,14 @@ func parseChunk(data []byte, offset int) (out []parsedDoc) {
 			line, msg := offset+1, err.Error()
 			if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
 				l, _ := strconv.Atoi(m[1])
-				line, msg = offset+l, m[2]
+				msg = m[2]
+				if isParserError(msg) {
+					// yaml.v3 reports parser (not scanner) errors with a
+					// 0-based line.
+					l++
+				}
+				// Errors at the end of the input point one past the last line.
+				line = min(offset+l, offset+max(1, bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n"))+1))
 			}
 			return append(out, parsedDoc{line: line, err: &nodeError{line: line, msg: "invalid YAML: " + msg}})
 		}
@@ -111,6 +119,17 @@ func parseChunk(data []byte, offset int) (out []parsedDoc) {
 		}
 		out = append(out, parsedDoc{node: &n, line: n.Line})
 	}
+}
+
+// isParserError tells yaml.v3's parser errors from its scanner errors by
+// their message (see parserc.go).
+func isParserError(msg string) bool {
+	for _, p := range []string{"did not find expected", "found duplicate %", "found incompatible YAML", "found undefined tag handle"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // shiftLines makes a chunk's lines absolute. Aliases are not followed: the

@@ -1,0 +1,221 @@
+package file
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/store"
+)
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// upstreamYAML is a minimal Upstream document.
+func upstreamYAML(name string, port int) string {
+	return "apiVersion: serin.dev/v1alpha1\nkind: Upstream\nmetadata:\n  name: " + name +
+		"\nspec:\n  static:\n    hosts:\n    - addr: 127.0.0.1\n      port: " + itoa(port) + "\n"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// upstreams lists the store's Upstreams as "name:port@file".
+func upstreams(st *store.Store) []string {
+	tx := st.Read()
+	var out []string
+	for _, u := range tx.Upstreams() {
+		port := uint32(0)
+		if u.Spec.Static != nil && len(u.Spec.Static.Hosts) > 0 {
+			port = u.Spec.Static.Hosts[0].Port
+		}
+		o, _ := tx.Origin(v1alpha1.KindUpstream, store.KeyOf(u))
+		out = append(out, u.Name+":"+itoa(int(port))+"@"+filepath.Base(o.File))
+	}
+	return out
+}
+
+func newSource(t *testing.T, dir string, opts ...Option) (*Source, *store.Store) {
+	t.Helper()
+	st := store.New()
+	s, err := New(dir, st, append([]Option{WithLogger(quietLog)}, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s, st
+}
+
+func TestSourceInitialLoad(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.yaml"), upstreamYAML("a", 1)+"---\n"+upstreamYAML("a2", 2))
+	writeFile(t, filepath.Join(dir, "sub", "deeper", "b.yml"), upstreamYAML("b", 3))
+	writeFile(t, filepath.Join(dir, "c.json"), `{"apiVersion":"serin.dev/v1alpha1","kind":"Upstream","metadata":{"name":"c"},"spec":{"static":{"hosts":[{"addr":"x","port":4}]}}}`)
+	// None of these load.
+	writeFile(t, filepath.Join(dir, ".hidden.yaml"), upstreamYAML("hidden", 5))
+	writeFile(t, filepath.Join(dir, ".git", "x.yaml"), upstreamYAML("git", 5))
+	writeFile(t, filepath.Join(dir, "a.yaml~"), upstreamYAML("backup", 5))
+	writeFile(t, filepath.Join(dir, ".#a.yaml"), upstreamYAML("lock", 5))
+	writeFile(t, filepath.Join(dir, "a.yaml.swp"), "binary")
+	writeFile(t, filepath.Join(dir, "notes.txt"), "hello")
+
+	s, st := newSource(t, dir)
+	got := strings.Join(upstreams(st), " ")
+	if want := "a:1@a.yaml a2:2@a.yaml b:3@b.yml c:4@c.json"; got != want {
+		t.Errorf("upstreams %q, want %q", got, want)
+	}
+	if errs := s.Errors(); len(errs) != 0 {
+		t.Errorf("errors %v", errs)
+	}
+	if s.Name() != "file:"+dir {
+		t.Errorf("Name %q", s.Name())
+	}
+	tx := st.Read()
+	if src, _ := tx.Source(v1alpha1.KindUpstream, store.Key{Namespace: "default", Name: "b"}); src != "file:"+dir {
+		t.Errorf("source %q", src)
+	}
+	if o, _ := tx.Origin(v1alpha1.KindUpstream, store.Key{Namespace: "default", Name: "a2"}); o.Line != 11 {
+		t.Errorf("origin of a2 %v, want line 11", o)
+	}
+}
+
+func TestSourceMissingDir(t *testing.T) {
+	if _, err := New(filepath.Join(t.TempDir(), "nope"), store.New()); err == nil {
+		t.Fatal("New on a missing directory succeeded")
+	}
+}
+
+func TestSourceBrokenFileKeepsOthers(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "good.yaml"), upstreamYAML("good", 1))
+	writeFile(t, filepath.Join(dir, "bad.yaml"), upstreamYAML("half", 2)+"---\napiVersion: serin.dev/v1alpha1\nkind: Upstream\nmetadata: {name: x}\nspec: {statik: {}}\n")
+	s, st := newSource(t, dir)
+	// A file seen for the first time loads its good documents.
+	if got, want := strings.Join(upstreams(st), " "), "good:1@good.yaml half:2@bad.yaml"; got != want {
+		t.Errorf("upstreams %q, want %q", got, want)
+	}
+	errs := s.Errors()
+	if len(errs) != 1 || errs[0].File != filepath.Join(dir, "bad.yaml") || errs[0].Line != 14 ||
+		errs[0].Message != "Upstream default/x: spec.statik: unknown field" {
+		t.Errorf("errors %+v", errs)
+	}
+}
+
+func TestSourceLastKnownGood(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.yaml")
+	writeFile(t, path, upstreamYAML("app", 1)+"---\n"+upstreamYAML("other", 2))
+	s, st := newSource(t, dir)
+	gen := st.Generation()
+
+	// Half-saved: the file now ends in the middle of the second document.
+	writeFile(t, path, upstreamYAML("app", 9)+"---\napiVersion: serin.dev/v1alpha1\nkind: Upstream\nmetadata: {name: [")
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(upstreams(st), " "), "app:1@app.yaml other:2@app.yaml"; got != want {
+		t.Errorf("broken file: upstreams %q, want last good %q", got, want)
+	}
+	if st.Generation() != gen {
+		t.Errorf("broken file changed the store")
+	}
+	if errs := s.Errors(); len(errs) != 1 || errs[0].File != path {
+		t.Errorf("errors %+v", errs)
+	}
+
+	// Fixed: the new content replaces the last good one.
+	writeFile(t, path, upstreamYAML("app", 9))
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(upstreams(st), " "), "app:9@app.yaml"; got != want {
+		t.Errorf("fixed file: upstreams %q, want %q", got, want)
+	}
+	if errs := s.Errors(); len(errs) != 0 {
+		t.Errorf("errors after fix %v", errs)
+	}
+}
+
+func TestSourceDuplicates(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.yaml"), upstreamYAML("dup", 1))
+	writeFile(t, filepath.Join(dir, "b.yaml"), upstreamYAML("dup", 2)+"---\n"+upstreamYAML("solo", 3))
+	s, st := newSource(t, dir)
+	if got, want := strings.Join(upstreams(st), " "), "dup:1@a.yaml solo:3@b.yaml"; got != want {
+		t.Errorf("upstreams %q, want %q", got, want)
+	}
+	errs := s.Errors()
+	want := "Upstream default/dup is already defined at " + filepath.Join(dir, "a.yaml") + ":1; this definition is ignored"
+	if len(errs) != 1 || errs[0].File != filepath.Join(dir, "b.yaml") || errs[0].Line != 1 || errs[0].Message != want {
+		t.Errorf("errors %+v\nwant %q", errs, want)
+	}
+}
+
+func TestSourceDeleteAndNoop(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.yaml"), upstreamYAML("a", 1))
+	writeFile(t, filepath.Join(dir, "b.yaml"), upstreamYAML("b", 2))
+	s, st := newSource(t, dir)
+	gen := st.Generation()
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if st.Generation() != gen {
+		t.Errorf("reloading an unchanged tree bumped the generation")
+	}
+	if err := os.Remove(filepath.Join(dir, "b.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(upstreams(st), " "); got != "a:1@a.yaml" {
+		t.Errorf("after delete: %q", got)
+	}
+	if st.Generation() != gen+1 {
+		t.Errorf("generation %d, want %d", st.Generation(), gen+1)
+	}
+}
+
+func TestSourceLineOf(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.yaml")
+	writeFile(t, path, "# comment\n"+upstreamYAML("a", 1))
+	s, _ := newSource(t, dir)
+	if got := s.LineOf(store.Origin{File: path, Line: 2}, "spec.static.hosts[0].port"); got != 10 {
+		t.Errorf("LineOf = %d, want 10", got)
+	}
+}
+
+func TestLoadPaths(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.yaml"), upstreamYAML("a", 1))
+	writeFile(t, filepath.Join(dir, "b.yaml"), upstreamYAML("a", 2))
+	single := filepath.Join(t.TempDir(), "single.txt") // files given by name load whatever their extension
+	writeFile(t, single, upstreamYAML("s", 3))
+	objs, errs, err := LoadPaths(dir, single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(summary(objs), " "); got != "Upstream default/a@1 Upstream default/s@1" {
+		t.Errorf("objects %q", got)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Message, "already defined") {
+		t.Errorf("errors %+v", errs)
+	}
+	if _, _, err := LoadPaths(filepath.Join(dir, "missing")); err == nil {
+		t.Error("LoadPaths on a missing path succeeded")
+	}
+}
