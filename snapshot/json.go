@@ -54,6 +54,18 @@ func (s *Snapshot) JSON() *JSONSnapshot {
 	return out
 }
 
+// SnapshotJSON returns the fleet's snapshot (the default fleet's when the
+// fleet does not exist) as indented JSON; false before the first snapshot.
+// It fits admin.Backend.Snapshot.
+func (c *Cache) SnapshotJSON(fleet string) ([]byte, bool) {
+	s := c.Snapshot(fleet)
+	if s == nil {
+		return nil, false
+	}
+	b, err := json.MarshalIndent(s.JSON(), "", "  ")
+	return b, err == nil
+}
+
 // Handler serves GET ?fleet=F (default "default"; an unknown fleet gets the
 // default fleet, as a node would) with the fleet's snapshot as JSON; 503
 // before the first snapshot.

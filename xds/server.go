@@ -1,0 +1,142 @@
+// Package xds serves snapshots over one gRPC port: ADS state-of-the-world
+// and delta, written here rather than taken from go-control-plane's server
+// (which never answers requests that don't name every resource, and re-sends
+// NACKed versions in a loop), and the LRS load-reporting service. It tracks
+// every node's subscriptions, ACKed versions and NACKs.
+package xds
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	lrsv3 "github.com/envoyproxy/go-control-plane/envoy/service/load_stats/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/serin-dev/serin/snapshot"
+)
+
+// DefaultLoadReportInterval is the LRS interval clients are asked for: the
+// canary engine judges steps over tens of seconds, so one second gives it
+// fine-grained data at a few small messages per client per second.
+const DefaultLoadReportInterval = time.Second
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithRegisterer registers the serin_xds_ metrics on reg.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(s *Server) { s.reg = reg } }
+
+// WithNackHandler calls fn for every NACK, on the node's stream goroutine:
+// fn must return quickly (hand off to a channel if it does I/O).
+func WithNackHandler(fn func(Nack)) Option { return func(s *Server) { s.onNack = fn } }
+
+// WithLoadReportInterval sets the LRS interval asked of clients.
+func WithLoadReportInterval(d time.Duration) Option {
+	return func(s *Server) { s.lrsInterval = d }
+}
+
+// Server serves a snapshot.Cache over ADS (SotW and delta) and collects LRS
+// load reports.
+type Server struct {
+	cache       *snapshot.Cache
+	log         *slog.Logger
+	reg         prometheus.Registerer
+	onNack      func(Nack)
+	lrsInterval time.Duration
+	metrics     *metrics
+	loads       *LoadStore
+
+	mu      sync.Mutex
+	streams map[int64]*stream
+	nextID  int64
+
+	done     chan struct{}
+	stopOnce sync.Once
+	unsub    func()
+}
+
+// New returns a server for cache. Register it on a grpc.Server (see
+// NewGRPCServer); call Stop before the grpc.Server's GracefulStop.
+func New(cache *snapshot.Cache, opts ...Option) (*Server, error) {
+	s := &Server{
+		cache:       cache,
+		log:         slog.Default(),
+		lrsInterval: DefaultLoadReportInterval,
+		streams:     map[int64]*stream{},
+		done:        make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	m, err := newMetrics(s.reg)
+	if err != nil {
+		return nil, fmt.Errorf("xds metrics: %w", err)
+	}
+	s.metrics = m
+	s.loads = newLoadStore()
+	s.unsub = cache.Subscribe(s.wake)
+	return s, nil
+}
+
+// Register adds the ADS and LRS services to gs.
+func (s *Server) Register(gs *grpc.Server) {
+	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, adsService{s})
+	lrsv3.RegisterLoadReportingServiceServer(gs, lrsService{s})
+}
+
+// Loads returns the LRS totals store.
+func (s *Server) Loads() *LoadStore { return s.loads }
+
+// Stop ends every open stream (clients reconnect, to this server's
+// successor) and stops watching the cache. ADS streams never end on their
+// own, so grpc.Server.GracefulStop waits for ever unless Stop comes first.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		close(s.done)
+		s.unsub()
+	})
+}
+
+// wake is the cache subscription: only streams whose fleet changed, or
+// which may move to a fleet that appeared or disappeared, are woken.
+func (s *Server) wake(changed []string) {
+	set := make(map[string]bool, len(changed))
+	for _, f := range changed {
+		set[f] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.streams {
+		if st.interested(set) {
+			select {
+			case st.wakeCh <- struct{}{}:
+			default: // already pending
+			}
+		}
+	}
+}
+
+func (s *Server) addStream(st *stream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	st.id = s.nextID
+	s.streams[st.id] = st
+	s.metrics.connected.WithLabelValues(st.protocol).Inc()
+}
+
+func (s *Server) removeStream(st *stream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.streams[st.id]; ok {
+		delete(s.streams, st.id)
+		s.metrics.connected.WithLabelValues(st.protocol).Dec()
+	}
+}

@@ -1,0 +1,139 @@
+package xds
+
+import (
+	"slices"
+	"time"
+
+	"github.com/serin-dev/serin/snapshot"
+)
+
+// typeState is what a stream knows about one resource type.
+type typeState struct {
+	kind snapshot.Kind
+	// requested is set by the first request for the type; nothing is sent
+	// for a type the client never asked for.
+	requested bool
+	// wildcard: all resources of the type (socket listeners only for LDS),
+	// plus names.
+	wildcard bool
+	// legacy: the first request had no names (CDS/LDS), which means
+	// wildcard until the client names resources.
+	legacy bool
+	names  map[string]bool
+	sorted []string
+	// mustRespond forces a response even if the version is unchanged: the
+	// first request on a stream, or a changed subscription.
+	mustRespond bool
+
+	sentVersion   string
+	sentNonce     string
+	sentAt        time.Time
+	sentNames     []string           // resources in the last response
+	sentSnap      *snapshot.Snapshot // it came from, for NACK attribution
+	inFlight      bool               // sent, neither ACKed nor NACKed yet
+	ackedVersion  string
+	nackedVersion string
+	lastNack      *NackStatus
+
+	// Delta only: what the client has, name -> version, and names newly
+	// subscribed that must be answered even if they do not exist.
+	have     map[string]string
+	notFound map[string]bool
+}
+
+func newTypeState(k snapshot.Kind) *typeState {
+	return &typeState{kind: k, names: map[string]bool{}, have: map[string]string{}, notFound: map[string]bool{}}
+}
+
+// wildcardKind: CDS and LDS are the types a request without names
+// subscribes to in full (Envoy's legacy wildcard).
+func wildcardKind(k snapshot.Kind) bool {
+	return k == snapshot.KindCluster || k == snapshot.KindListener
+}
+
+// setNames replaces the subscription (SotW) and reports whether it changed.
+func (t *typeState) setNames(names []string) bool {
+	first := !t.requested
+	t.requested = true
+	wasWildcard, old := t.wildcard, t.sorted
+	t.legacy = len(names) == 0 && wildcardKind(t.kind) && (first || t.legacy)
+	t.wildcard = t.legacy || slices.Contains(names, "*")
+	t.names = map[string]bool{}
+	for _, n := range names {
+		if n != "*" {
+			t.names[n] = true
+		}
+	}
+	t.sortNames()
+	return first || wasWildcard != t.wildcard || !slices.Equal(old, t.sorted)
+}
+
+func (t *typeState) sortNames() {
+	t.sorted = t.sorted[:0:0]
+	for n := range t.names {
+		t.sorted = append(t.sorted, n)
+	}
+	slices.Sort(t.sorted)
+}
+
+// selected returns the resources the subscription covers, sorted by name.
+// A wildcard LDS subscription gets socket listeners only: Envoy refuses API
+// listeners over LDS; gRPC clients name theirs.
+func (t *typeState) selected(s *snapshot.Snapshot) []*snapshot.Resource {
+	if s == nil {
+		return nil
+	}
+	var out []*snapshot.Resource
+	if t.wildcard {
+		for _, r := range s.Resources(t.kind) {
+			if r.API && !t.names[r.Name] {
+				continue
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	for _, n := range t.sorted {
+		if r := s.Get(t.kind, n); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// gated reports whether kind k must wait: listeners and routes are not sent
+// while a CDS or EDS response is unanswered, so a node has (and has ACKed)
+// the clusters and endpoints before any route can name them.
+func gated(types *[snapshot.NumKinds]*typeState, k snapshot.Kind) bool {
+	if k != snapshot.KindListener && k != snapshot.KindRoute {
+		return false
+	}
+	for _, dep := range []snapshot.Kind{snapshot.KindCluster, snapshot.KindEndpoint} {
+		if t := types[dep]; t != nil && t.inFlight {
+			return true
+		}
+	}
+	return false
+}
+
+// ackOrNack applies the response_nonce and error_detail of a request. It
+// returns the NACK when the request rejected the latest response, and false
+// when the request is stale (names an older nonce) and must be ignored.
+func (t *typeState) ackOrNack(nonce string, errMsg *string, now time.Time) (nack *NackStatus, current bool) {
+	if nonce == "" || t.sentNonce == "" {
+		// A first request; a nonce from a previous stream or server means
+		// nothing here.
+		return nil, true
+	}
+	if nonce != t.sentNonce {
+		return nil, false
+	}
+	t.inFlight = false
+	if errMsg == nil {
+		t.ackedVersion = t.sentVersion
+		return nil, true
+	}
+	t.nackedVersion = t.sentVersion
+	t.lastNack = &NackStatus{Version: t.sentVersion, Nonce: nonce, Message: *errMsg, Time: now}
+	return t.lastNack, true
+}
