@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	validation "k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
@@ -29,21 +30,28 @@ const (
 // kinds maps each accepted apiVersion to its kinds. Gloo's versions are
 // aliases: their objects decode into serin's types, which use Gloo's field
 // names, and anything Gloo has that serin does not is an unknown field.
-var kinds = map[string]map[string]func() metav1.Object{
+var kinds = map[string]map[string]func() apiObject{
 	APIVersion: {
-		v1alpha1.KindUpstream:       func() metav1.Object { return &v1alpha1.Upstream{} },
-		v1alpha1.KindUpstreamGroup:  func() metav1.Object { return &v1alpha1.UpstreamGroup{} },
-		v1alpha1.KindVirtualService: func() metav1.Object { return &v1alpha1.VirtualService{} },
-		v1alpha1.KindGateway:        func() metav1.Object { return &v1alpha1.Gateway{} },
-		v1alpha1.KindCanary:         func() metav1.Object { return &v1alpha1.Canary{} },
+		v1alpha1.KindUpstream:       func() apiObject { return &v1alpha1.Upstream{} },
+		v1alpha1.KindUpstreamGroup:  func() apiObject { return &v1alpha1.UpstreamGroup{} },
+		v1alpha1.KindVirtualService: func() apiObject { return &v1alpha1.VirtualService{} },
+		v1alpha1.KindGateway:        func() apiObject { return &v1alpha1.Gateway{} },
+		v1alpha1.KindCanary:         func() apiObject { return &v1alpha1.Canary{} },
 	},
 	GlooAPIVersion: {
-		v1alpha1.KindUpstream:      func() metav1.Object { return &v1alpha1.Upstream{} },
-		v1alpha1.KindUpstreamGroup: func() metav1.Object { return &v1alpha1.UpstreamGroup{} },
+		v1alpha1.KindUpstream:      func() apiObject { return &v1alpha1.Upstream{} },
+		v1alpha1.KindUpstreamGroup: func() apiObject { return &v1alpha1.UpstreamGroup{} },
 	},
 	GlooGatewayAPIVersion: {
-		v1alpha1.KindVirtualService: func() metav1.Object { return &v1alpha1.VirtualService{} },
+		v1alpha1.KindVirtualService: func() apiObject { return &v1alpha1.VirtualService{} },
 	},
+}
+
+// apiObject is what every API kind implements.
+type apiObject interface {
+	metav1.Object
+	Default()
+	Validate() validation.ErrorList
 }
 
 // Object is one decoded API object and the document it came from.
@@ -212,9 +220,7 @@ func decodeObject(filename string, n *yaml.Node, defaults bool) (*Object, []erro
 		obj.SetNamespace(v1alpha1.DefaultNamespace)
 	}
 	if defaults {
-		if d, ok := obj.(interface{ Default() }); ok {
-			d.Default()
-		}
+		obj.Default()
 	}
 	return &Object{
 		Entry: store.Entry{Obj: obj, Origin: store.Origin{File: filename, Line: n.Line}},
