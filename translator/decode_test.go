@@ -1,0 +1,135 @@
+package translator
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+)
+
+// This is a small test-only decoder, so that translator tests do not depend
+// on pkg/source/file. Besides the API kinds it reads three test kinds
+// (no apiVersion needed):
+//
+//	kind: TestEndpoints   # Input.Endpoints
+//	endpoints: {"ns/upstream": [{address, port, region, zone, weight}]}
+//	kind: TestOverrides   # Input.Overrides
+//	overrides: {"ns/group": {canary, weights: {"ns/upstream": 50}, mirror}}
+//	kind: TestOptions     # Options
+//	loadReporting: true
+
+var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+
+type testEndpoint struct {
+	Address string `json:"address"`
+	Port    uint32 `json:"port,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Zone    string `json:"zone,omitempty"`
+	Weight  uint32 `json:"weight,omitempty"`
+}
+
+type testOverride struct {
+	Canary  string            `json:"canary,omitempty"`
+	Weights map[string]uint32 `json:"weights,omitempty"`
+	Mirror  *v1alpha1.Mirror  `json:"mirror,omitempty"`
+}
+
+type testDoc struct {
+	APIVersion    string                    `json:"apiVersion,omitempty"`
+	Kind          string                    `json:"kind"`
+	Endpoints     map[string][]testEndpoint `json:"endpoints,omitempty"`
+	Overrides     map[string]testOverride   `json:"overrides,omitempty"`
+	LoadReporting bool                      `json:"loadReporting,omitempty"`
+}
+
+var apiVersions = map[string]bool{
+	"serin.dev/v1alpha1": true,
+	"gloo.solo.io/v1":    true, // Upstream, UpstreamGroup
+	"gateway.solo.io/v1": true, // VirtualService, Gateway
+}
+
+// decodeInput reads a multi-document YAML test input.
+func decodeInput(data []byte) (*Input, Options, error) {
+	in := &Input{}
+	var opts Options
+	for i, doc := range docSeparator.Split(string(data), -1) {
+		js, err := yaml.YAMLToJSON([]byte(doc))
+		if err != nil {
+			return nil, opts, fmt.Errorf("document %d: %w", i, err)
+		}
+		if t := bytes.TrimSpace(js); len(t) == 0 || string(t) == "null" {
+			continue
+		}
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if err := json.Unmarshal(js, &head); err != nil {
+			return nil, opts, fmt.Errorf("document %d: %w", i, err)
+		}
+		var obj any
+		switch head.Kind {
+		case "TestEndpoints", "TestOverrides", "TestOptions":
+			var d testDoc
+			if err := strict(js, &d); err != nil {
+				return nil, opts, fmt.Errorf("document %d (%s): %w", i, head.Kind, err)
+			}
+			applyTestDoc(in, &opts, &d)
+			continue
+		case v1alpha1.KindUpstream:
+			o := &v1alpha1.Upstream{}
+			in.Upstreams, obj = append(in.Upstreams, o), o
+		case v1alpha1.KindUpstreamGroup:
+			o := &v1alpha1.UpstreamGroup{}
+			in.UpstreamGroups, obj = append(in.UpstreamGroups, o), o
+		case v1alpha1.KindVirtualService:
+			o := &v1alpha1.VirtualService{}
+			in.VirtualServices, obj = append(in.VirtualServices, o), o
+		case v1alpha1.KindGateway:
+			o := &v1alpha1.Gateway{}
+			in.Gateways, obj = append(in.Gateways, o), o
+		case v1alpha1.KindCanary:
+			o := &v1alpha1.Canary{}
+			in.Canaries, obj = append(in.Canaries, o), o
+		default:
+			return nil, opts, fmt.Errorf("document %d: unknown kind %q", i, head.Kind)
+		}
+		if !apiVersions[head.APIVersion] {
+			return nil, opts, fmt.Errorf("document %d: unknown apiVersion %q", i, head.APIVersion)
+		}
+		if err := strict(js, obj); err != nil {
+			return nil, opts, fmt.Errorf("document %d (%s): %w", i, head.Kind, err)
+		}
+	}
+	return in, opts, nil
+}
+
+func strict(js []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func applyTestDoc(in *Input, opts *Options, d *testDoc) {
+	for k, eps := range d.Endpoints {
+		if in.Endpoints == nil {
+			in.Endpoints = map[string][]Endpoint{}
+		}
+		for _, e := range eps {
+			in.Endpoints[k] = append(in.Endpoints[k], Endpoint(e))
+		}
+	}
+	for k, o := range d.Overrides {
+		if in.Overrides == nil {
+			in.Overrides = map[string]GroupOverride{}
+		}
+		in.Overrides[k] = GroupOverride(o)
+	}
+	if d.LoadReporting {
+		opts.LoadReporting = true
+	}
+}
