@@ -158,4 +158,3 @@ func firstDiff(want, got []byte) string {
 	}
 	return "(no line differs)"
 }
-
