@@ -224,7 +224,7 @@ func dedupe(objs []*Object) ([]*Object, []FileError) {
 		if prev, dup := first[id]; dup {
 			errs = append(errs, FileError{
 				File: o.Origin.File, Line: o.Origin.Line,
-				Message: fmt.Sprintf("%s is already defined at %s; this definition is ignored", o, prev.Origin),
+				Message: fmt.Sprintf("%s: already defined at %s; this definition is ignored", o, prev.Origin),
 			})
 			continue
 		}
