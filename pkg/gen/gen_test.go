@@ -40,7 +40,7 @@ func TestTranslatesClean(t *testing.T) {
 }
 
 // The files WriteDir writes load through the file source's decoder into
-// the same objects.
+// the same objects (defaults applied).
 func TestWriteDirLoads(t *testing.T) {
 	dir := t.TempDir()
 	paths, err := WriteDir(dir, Config{VirtualServices: 7}, 3)
@@ -52,6 +52,10 @@ func TestWriteDirLoads(t *testing.T) {
 	}
 	want := map[string]string{}
 	for _, e := range Entries(Config{VirtualServices: 7}) {
+		// The decoder applies defaults; so does the comparison.
+		if d, ok := e.Obj.(interface{ Default() }); ok {
+			d.Default()
+		}
 		want[store.KindOf(e.Obj)+"/"+e.Obj.GetName()] = specJSON(t, e.Obj)
 	}
 	n := 0
