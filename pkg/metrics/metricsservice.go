@@ -1,0 +1,262 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
+	promgo "github.com/prometheus/client_model/go"
+	"google.golang.org/grpc"
+)
+
+// MetricsService receives Envoy's envoy.stat_sinks.metrics_service stream
+// (envoy.service.metrics.v3.MetricsService/StreamMetrics) and keeps, per
+// cluster, the requests (upstream_rq_1xx..5xx, or upstream_rq_total when
+// no class counters arrive), errors (upstream_rq_5xx) and the
+// upstream_rq_time histogram. A mirror (shadow) cluster's stats arrive
+// like any other cluster's, so the mirror phase is judged from them.
+//
+// What Envoy sends (source/extensions/stat_sinks/metrics_service): one
+// MetricFamily per stat; counters carry the cumulative value (or the delta
+// with report_counters_as_deltas); histograms carry interval statistics —
+// the samples since the previous flush — as cumulative-by-bucket counts
+// with bounds in milliseconds; with emit_tags_as_labels the family name is
+// the tag-extracted name (cluster.upstream_rq_xx) and the cluster is the
+// envoy_cluster_name label, otherwise the full name
+// (cluster.<name>.upstream_rq_5xx).
+type MetricsService struct {
+	metricsv3.UnimplementedMetricsServiceServer
+
+	l *ledger
+	// countersAsDeltas matches Envoy's report_counters_as_deltas.
+	countersAsDeltas bool
+
+	mu   sync.Mutex
+	last map[string]uint64 // node id + "\x00" + stat -> last cumulative value
+}
+
+// MetricsServiceOption configures a MetricsService.
+type MetricsServiceOption func(*MetricsService)
+
+// WithCountersAsDeltas says Envoy's sink sets report_counters_as_deltas.
+func WithCountersAsDeltas() MetricsServiceOption {
+	return func(m *MetricsService) { m.countersAsDeltas = true }
+}
+
+// NewMetricsService returns an empty provider; now may be nil.
+func NewMetricsService(now func() time.Time, opts ...MetricsServiceOption) *MetricsService {
+	m := &MetricsService{l: newLedger(now), last: map[string]uint64{}}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Register adds the MetricsService to gs (serin's xDS port).
+func (m *MetricsService) Register(gs *grpc.Server) { metricsv3.RegisterMetricsServiceServer(gs, m) }
+
+// Name implements Provider.
+func (m *MetricsService) Name() string { return "metricsService" }
+
+// Mark implements Provider.
+func (m *MetricsService) Mark(t Target, start time.Time) Mark { return m.l.mark(t, start) }
+
+// Window implements Provider.
+func (m *MetricsService) Window(_ context.Context, t Target, mk Mark) (Window, error) {
+	return m.l.window(t, mk), nil
+}
+
+// Notify implements Notifier: fn runs for every flush that carried
+// requests for a cluster.
+func (m *MetricsService) Notify(fn func(string, time.Time)) (cancel func()) { return m.l.Notify(fn) }
+
+// Totals returns one cluster's totals since serin started.
+func (m *MetricsService) Totals(cluster string) (Totals, bool) { return m.l.Totals(cluster) }
+
+// StreamMetrics implements the service: Envoy sends a message per flush
+// and never expects an answer until it closes the stream.
+func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.StreamMetricsMessage, metricsv3.StreamMetricsResponse]) error {
+	node := ""
+	for {
+		msg, err := ss.Recv()
+		if errors.Is(err, io.EOF) {
+			return ss.SendAndClose(&metricsv3.StreamMetricsResponse{})
+		}
+		if err != nil {
+			return err
+		}
+		// The identifier comes only on a stream's first message.
+		if id := msg.GetIdentifier().GetNode(); id != nil && node == "" {
+			node = id.GetId() + "/" + id.GetCluster()
+		}
+		m.Ingest(node, msg.GetEnvoyMetrics(), time.Now())
+	}
+}
+
+// clusterStats is one flush's numbers for one cluster.
+type clusterStats struct {
+	classes  uint64 // sum of upstream_rq_Nxx increments
+	hasClass bool
+	total    uint64 // upstream_rq_total increment
+	errors   uint64 // upstream_rq_5xx increment
+	latency  Histogram
+}
+
+// Ingest adds one flush from node (the stream's node id; counters are
+// tracked per node so that a reconnecting Envoy continues its series).
+func (m *MetricsService) Ingest(node string, families []*promgo.MetricFamily, at time.Time) {
+	per := map[string]*clusterStats{}
+	get := func(c string) *clusterStats {
+		s := per[c]
+		if s == nil {
+			s = &clusterStats{}
+			per[c] = s
+		}
+		return s
+	}
+	m.mu.Lock()
+	for _, f := range families {
+		for _, metric := range f.GetMetric() {
+			cluster, stat, class, ok := parseClusterStat(f.GetName(), metric.GetLabel())
+			if !ok {
+				continue
+			}
+			switch {
+			case stat == "upstream_rq_time" && f.GetType() == promgo.MetricType_HISTOGRAM:
+				get(cluster).latency.add(envoyHistogram(metric.GetHistogram()))
+			case f.GetType() != promgo.MetricType_COUNTER:
+			case stat == "upstream_rq_total":
+				get(cluster).total += m.delta(node, f.GetName(), metric, cluster+"|total")
+			case stat == "upstream_rq_xx" && class >= '1' && class <= '5':
+				d := m.delta(node, f.GetName(), metric, cluster+"|"+string(class)+"xx")
+				s := get(cluster)
+				s.classes += d
+				s.hasClass = true
+				if class == '5' {
+					s.errors += d
+				}
+			}
+		}
+	}
+	m.mu.Unlock()
+	for cluster, s := range per {
+		req := s.total
+		if s.hasClass {
+			req = s.classes
+		}
+		if req == 0 && s.latency.Count() == 0 {
+			continue
+		}
+		m.l.add(cluster, req, s.errors, s.latency, at)
+	}
+}
+
+// delta turns a counter sample into an increment. Cumulative counters are
+// compared with the node's previous value; a smaller value is a reset (the
+// Envoy restarted) and counts from zero. Called with m.mu held.
+func (m *MetricsService) delta(node, family string, metric *promgo.Metric, stat string) uint64 {
+	v := uint64(metric.GetCounter().GetValue())
+	if m.countersAsDeltas {
+		return v
+	}
+	key := node + "\x00" + stat
+	prev, seen := m.last[key]
+	m.last[key] = v
+	switch {
+	case !seen:
+		// The first value of a node counts whole only if the node started
+		// after serin: otherwise it holds traffic from before any step.
+		// Envoy's first flush comes one flush interval after start, so a
+		// fresh Envoy's first value is small either way; counting nothing
+		// is the safe choice (never credit old traffic to a step).
+		return 0
+	case v < prev:
+		return v
+	default:
+		return v - prev
+	}
+}
+
+// parseClusterStat recognizes a cluster stat in both of Envoy's naming
+// modes and returns the cluster, the stat (with upstream_rq_5xx folded to
+// upstream_rq_xx and its class returned) and whether it is one.
+func parseClusterStat(name string, labels []*promgo.LabelPair) (cluster, stat string, class byte, ok bool) {
+	if !strings.HasPrefix(name, "cluster.") {
+		return "", "", 0, false
+	}
+	if rest := name[len("cluster."):]; !strings.Contains(rest, ".") {
+		// emit_tags_as_labels: cluster.upstream_rq_xx{envoy_cluster_name, envoy_response_code_class}
+		stat = rest
+		for _, l := range labels {
+			switch l.GetName() {
+			case "envoy_cluster_name":
+				cluster = l.GetValue()
+			case "envoy_response_code_class":
+				if v := l.GetValue(); len(v) == 1 {
+					class = v[0]
+				}
+			}
+		}
+		return cluster, stat, class, cluster != ""
+	}
+	// Full names: cluster.<cluster>.<stat>; cluster names may hold dots,
+	// stats of interest do not.
+	i := strings.LastIndexByte(name, '.')
+	cluster, stat = name[len("cluster."):i], name[i+1:]
+	if len(stat) == len("upstream_rq_5xx") && strings.HasPrefix(stat, "upstream_rq_") && strings.HasSuffix(stat, "xx") {
+		class = stat[len("upstream_rq_")]
+		stat = "upstream_rq_xx"
+	}
+	return cluster, stat, class, cluster != ""
+}
+
+// envoyHistogram converts an interval histogram (bounds in milliseconds).
+func envoyHistogram(h *promgo.Histogram) Histogram {
+	bs := h.GetBucket()
+	if len(bs) == 0 {
+		return Histogram{}
+	}
+	bounds := make([]float64, len(bs))
+	cum := make([]uint64, len(bs))
+	for i, b := range bs {
+		bounds[i] = b.GetUpperBound()
+		cum[i] = b.GetCumulativeCount()
+	}
+	out := FromCumulative(bounds, cum, h.GetSampleCount(), 0.001)
+	out.Bounds = internBounds(out.Bounds)
+	return out
+}
+
+var (
+	boundsMu    sync.Mutex
+	boundsCache [][]float64
+)
+
+// internBounds shares equal bound slices (Envoy uses one set for every
+// histogram, converted to seconds) so that histograms compare and add cheaply.
+func internBounds(b []float64) []float64 {
+	boundsMu.Lock()
+	defer boundsMu.Unlock()
+	for _, c := range boundsCache {
+		if len(c) == len(b) {
+			eq := true
+			for i := range c {
+				if c[i] != b[i] {
+					eq = false
+					break
+				}
+			}
+			if eq {
+				return c
+			}
+		}
+	}
+	if len(boundsCache) < 16 {
+		boundsCache = append(boundsCache, b)
+	}
+	return b
+}
