@@ -1,0 +1,406 @@
+package store
+
+import (
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+)
+
+func meta(ns, name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name} }
+
+func ref(name string) v1alpha1.ResourceRef { return v1alpha1.ResourceRef{Name: name} }
+
+func refNS(ns, name string) v1alpha1.ResourceRef {
+	return v1alpha1.ResourceRef{Namespace: ns, Name: name}
+}
+
+func upstream(ns, name string, port uint32) *v1alpha1.Upstream {
+	return &v1alpha1.Upstream{ObjectMeta: meta(ns, name), Spec: v1alpha1.UpstreamSpec{
+		Static: &v1alpha1.StaticUpstream{Hosts: []v1alpha1.Host{{Addr: "10.0.0.1", Port: port}}},
+	}}
+}
+
+func group(ns, name string, dests ...v1alpha1.ResourceRef) *v1alpha1.UpstreamGroup {
+	g := &v1alpha1.UpstreamGroup{ObjectMeta: meta(ns, name)}
+	for _, d := range dests {
+		g.Spec.Destinations = append(g.Spec.Destinations, v1alpha1.WeightedDestination{Destination: v1alpha1.Destination{Upstream: d}, Weight: 1})
+	}
+	return g
+}
+
+func vs(ns, name string, routes ...v1alpha1.Route) *v1alpha1.VirtualService {
+	return &v1alpha1.VirtualService{ObjectMeta: meta(ns, name), Spec: v1alpha1.VirtualServiceSpec{
+		VirtualHost: v1alpha1.VirtualHost{Domains: []string{name}, Routes: routes},
+	}}
+}
+
+func single(r v1alpha1.ResourceRef) *v1alpha1.RouteAction {
+	return &v1alpha1.RouteAction{Single: &v1alpha1.Destination{Upstream: r}}
+}
+
+func entries(objs ...metav1.Object) []Entry {
+	out := make([]Entry, len(objs))
+	for i, o := range objs {
+		out[i] = Entry{Obj: o, Origin: Origin{File: "f.yaml", Line: i + 1}}
+	}
+	return out
+}
+
+func refsString(refs []Ref) string {
+	var s []string
+	for _, r := range refs {
+		s = append(s, r.Key.String())
+	}
+	return strings.Join(s, " ")
+}
+
+// fixture is a small world with references of every kind.
+func fixture() []Entry {
+	return entries(
+		upstream("default", "a", 1),
+		upstream("default", "b", 2),
+		upstream("default", "c", 3),
+		upstream("other", "x", 4),
+		group("default", "g1", ref("a"), ref("b")),
+		// x resolves in the group's namespace; a is named across namespaces.
+		group("other", "g2", ref("x"), refNS("default", "a")),
+		vs("default", "vs1", v1alpha1.Route{
+			RouteAction: single(ref("a")),
+			Options:     &v1alpha1.RouteOptions{Shadowing: &v1alpha1.Mirror{Upstream: ref("c"), Percentage: 10}},
+		}),
+		vs("default", "vs2", v1alpha1.Route{
+			RouteAction: &v1alpha1.RouteAction{UpstreamGroup: &v1alpha1.ResourceRef{Name: "g1"}},
+			Options:     &v1alpha1.RouteOptions{Mirrors: []v1alpha1.Mirror{{Upstream: ref("b"), Percentage: 5}}},
+		}),
+		vs("default", "vs3", v1alpha1.Route{RouteAction: &v1alpha1.RouteAction{Multi: &v1alpha1.MultiDestination{
+			Destinations: []v1alpha1.WeightedDestination{
+				{Destination: v1alpha1.Destination{Upstream: ref("a")}, Weight: 1},
+				{Destination: v1alpha1.Destination{Upstream: ref("b")}, Weight: 1},
+			},
+		}}}),
+		vs("other", "vs4", v1alpha1.Route{RouteAction: &v1alpha1.RouteAction{UpstreamGroup: &v1alpha1.ResourceRef{Name: "g2"}}}),
+		&v1alpha1.Gateway{ObjectMeta: meta("default", "gw"), Spec: v1alpha1.GatewaySpec{VirtualServices: []v1alpha1.ResourceRef{ref("vs1")}}},
+		&v1alpha1.Canary{ObjectMeta: meta("default", "cn"), Spec: v1alpha1.CanarySpec{
+			UpstreamGroup: ref("g1"), Stable: ref("a"), Canary: ref("b"),
+		}},
+	)
+}
+
+func TestReferencedBy(t *testing.T) {
+	s := New()
+	if _, err := s.ReplaceSource("test", fixture()); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		us = v1alpha1.KindUpstream
+		ug = v1alpha1.KindUpstreamGroup
+		vk = v1alpha1.KindVirtualService
+		gw = v1alpha1.KindGateway
+		cn = v1alpha1.KindCanary
+	)
+	tests := []struct {
+		name       string
+		from, kind string
+		key        Key
+		want       string
+	}{
+		{"groups naming upstream a", ug, us, Key{"default", "a"}, "default/g1 other/g2"},
+		{"groups naming upstream b", ug, us, Key{"default", "b"}, "default/g1"},
+		{"groups naming other/x (namespace from the group)", ug, us, Key{"other", "x"}, "other/g2"},
+		{"no group names default/x", ug, us, Key{"default", "x"}, ""},
+		{"VSs naming upstream a (single, multi)", vk, us, Key{"default", "a"}, "default/vs1 default/vs3"},
+		{"VSs naming upstream b (mirror, multi)", vk, us, Key{"default", "b"}, "default/vs2 default/vs3"},
+		{"VSs naming upstream c (shadowing)", vk, us, Key{"default", "c"}, "default/vs1"},
+		{"VSs naming group g1", vk, ug, Key{"default", "g1"}, "default/vs2"},
+		{"VSs naming group other/g2", vk, ug, Key{"other", "g2"}, "other/vs4"},
+		{"gateways naming vs1", gw, vk, Key{"default", "vs1"}, "default/gw"},
+		{"canaries naming group g1", cn, ug, Key{"default", "g1"}, "default/cn"},
+		{"canaries naming stable a", cn, us, Key{"default", "a"}, "default/cn"},
+		{"canaries naming canary b", cn, us, Key{"default", "b"}, "default/cn"},
+		{"unknown object", vk, us, Key{"default", "nope"}, ""},
+	}
+	tx := s.Read()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refsString(tx.ReferencedBy(tt.from, tt.kind, tt.key)); got != tt.want {
+				t.Errorf("ReferencedBy(%s, %s, %s) = %q, want %q", tt.from, tt.kind, tt.key, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReferencedByFollowsUpdates(t *testing.T) {
+	s := New()
+	if _, err := s.ReplaceSource("test", entries(group("default", "g", ref("a"), ref("b")))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceSource("test", entries(group("default", "g", ref("a"), ref("c")))); err != nil {
+		t.Fatal(err)
+	}
+	tx := s.Read()
+	for key, want := range map[string]string{"a": "default/g", "b": "", "c": "default/g"} {
+		if got := refsString(tx.ReferencedBy(v1alpha1.KindUpstreamGroup, v1alpha1.KindUpstream, Key{"default", key})); got != want {
+			t.Errorf("groups naming %s: %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestReplaceSource(t *testing.T) {
+	s := New()
+	if _, err := s.ReplaceSource("a", entries(upstream("default", "u1", 1), upstream("default", "u2", 2))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReplaceSource("b", entries(upstream("default", "u3", 3))); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Read() // a read transaction is a snapshot
+	gen := s.Generation()
+
+	changed, err := s.ReplaceSource("a", entries(upstream("default", "u2", 20)))
+	if err != nil || !changed {
+		t.Fatalf("ReplaceSource: changed %v, err %v", changed, err)
+	}
+	if s.Generation() != gen+1 {
+		t.Errorf("generation %d, want %d (one transaction)", s.Generation(), gen+1)
+	}
+	tx := s.Read()
+	var got []string
+	for _, u := range tx.Upstreams() {
+		src, _ := tx.Source(v1alpha1.KindUpstream, KeyOf(u))
+		got = append(got, u.Name+"@"+src)
+	}
+	if strings.Join(got, " ") != "u2@a u3@b" {
+		t.Errorf("after replace: %q, want u1 gone, u2 replaced, u3 of source b kept", got)
+	}
+	if u, _ := tx.Upstream(Key{"default", "u2"}); u.Spec.Static.Hosts[0].Port != 20 {
+		t.Errorf("u2 not replaced")
+	}
+	if n := before.Count(v1alpha1.KindUpstream); n != 3 {
+		t.Errorf("old read transaction sees %d upstreams, want 3", n)
+	}
+}
+
+func TestReplaceSourceErrorsWriteNothing(t *testing.T) {
+	s := New()
+	if _, err := s.ReplaceSource("a", entries(upstream("default", "keep", 1))); err != nil {
+		t.Fatal(err)
+	}
+	gen := s.Generation()
+	ch := s.Changed()
+
+	dup := []Entry{
+		{Obj: upstream("default", "new", 1), Origin: Origin{File: "x.yaml", Line: 1}},
+		{Obj: upstream("", "d", 1), Origin: Origin{File: "x.yaml", Line: 5}},
+		{Obj: upstream("default", "d", 2), Origin: Origin{File: "y.yaml", Line: 9}},
+	}
+	_, err := s.ReplaceSource("a", dup)
+	if err == nil || !strings.Contains(err.Error(), "x.yaml:5") || !strings.Contains(err.Error(), "y.yaml:9") {
+		t.Errorf("duplicate error %v should name both origins", err)
+	}
+	type notAPI struct{ metav1.ObjectMeta }
+	if _, err := s.ReplaceSource("a", []Entry{{Obj: &notAPI{meta("default", "n")}}}); err == nil {
+		t.Error("a non-API object was accepted")
+	}
+	if s.Generation() != gen {
+		t.Errorf("failed replaces changed the generation")
+	}
+	select {
+	case <-ch:
+		t.Error("failed replaces closed Changed()")
+	default:
+	}
+	tx := s.Read()
+	if tx.Count(v1alpha1.KindUpstream) != 1 {
+		t.Errorf("failed replaces wrote objects: %d upstreams", tx.Count(v1alpha1.KindUpstream))
+	}
+}
+
+func TestReplaceSourceNoop(t *testing.T) {
+	s := New()
+	if _, err := s.ReplaceSource("a", fixture()); err != nil {
+		t.Fatal(err)
+	}
+	gen := s.Generation()
+	ch := s.Changed()
+
+	// Fresh, equal objects are not a change; neither is a status change.
+	again := fixture()
+	again[0].Obj.(*v1alpha1.Upstream).Status.State = v1alpha1.StateRejected
+	again[1].Obj.(*v1alpha1.Upstream).ResourceVersion = "42"
+	changed, err := s.ReplaceSource("a", again)
+	if err != nil || changed {
+		t.Fatalf("equal replace: changed %v, err %v", changed, err)
+	}
+	if s.Generation() != gen {
+		t.Errorf("equal replace bumped the generation")
+	}
+	select {
+	case <-ch:
+		t.Error("equal replace closed Changed()")
+	default:
+	}
+
+	// Each of these is a change.
+	for name, mutate := range map[string]func([]Entry) []Entry{
+		"spec":   func(e []Entry) []Entry { e[0].Obj.(*v1alpha1.Upstream).Spec.Static.Hosts[0].Port = 99; return e },
+		"label":  func(e []Entry) []Entry { e[0].Obj.SetLabels(map[string]string{"a": "b"}); return e },
+		"origin": func(e []Entry) []Entry { e[0].Origin.Line = 100; return e },
+		"delete": func(e []Entry) []Entry { return e[1:] },
+	} {
+		if changed, err := s.ReplaceSource("a", mutate(fixture())); err != nil || !changed {
+			t.Errorf("%s: changed %v, err %v", name, changed, err)
+		}
+		// Back to the fixture for the next case.
+		if _, err := s.ReplaceSource("a", fixture()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestChanged(t *testing.T) {
+	s := New()
+	if s.Generation() != 0 {
+		t.Fatalf("new store at generation %d", s.Generation())
+	}
+	ch := s.Changed()
+	closed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	if closed(ch) {
+		t.Fatal("Changed() closed before any change")
+	}
+
+	// An update that changes nothing, or fails, wakes nobody.
+	if err := s.Update(func(tx *WriteTxn) error { return tx.Delete(v1alpha1.KindUpstream, Key{"default", "none"}) }); err != nil {
+		t.Fatal(err)
+	}
+	errBoom := errorString("boom")
+	if err := s.Update(func(tx *WriteTxn) error {
+		if err := tx.Put("s", Entry{Obj: upstream("default", "u", 1)}); err != nil {
+			return err
+		}
+		return errBoom
+	}); err != errBoom {
+		t.Fatalf("Update error %v, want boom", err)
+	}
+	if closed(ch) || s.Generation() != 0 || s.Read().Count(v1alpha1.KindUpstream) != 0 {
+		t.Fatal("a no-op or failed update was committed")
+	}
+
+	// A change closes the channel taken before it; the next one is open.
+	if err := s.Update(func(tx *WriteTxn) error { return tx.Put("s", Entry{Obj: upstream("default", "u", 1)}) }); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(ch) {
+		t.Error("change did not close Changed()")
+	}
+	if s.Generation() != 1 {
+		t.Errorf("generation %d, want 1", s.Generation())
+	}
+	next := s.Changed()
+	if closed(next) {
+		t.Error("the channel after a change is already closed")
+	}
+	if err := s.Update(func(tx *WriteTxn) error { return tx.Delete(v1alpha1.KindUpstream, Key{"default", "u"}) }); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(next) || s.Generation() != 2 {
+		t.Errorf("delete: closed %v, generation %d", closed(next), s.Generation())
+	}
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func TestCanaryState(t *testing.T) {
+	s := New()
+	put := func(st *CanaryState) error {
+		return s.Update(func(tx *WriteTxn) error { return tx.PutCanaryState(st) })
+	}
+	state := func(weight uint32) *CanaryState {
+		return &CanaryState{
+			ID: "default/cn", GroupID: "default/g", Active: true,
+			Weights: map[string]uint32{"default/a": 100 - weight, "default/b": weight},
+			Status:  v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Weight: int32(weight)},
+		}
+	}
+	if err := put(&CanaryState{ID: "default/x"}); err == nil {
+		t.Error("state without GroupID accepted")
+	}
+	if err := put(state(5)); err != nil {
+		t.Fatal(err)
+	}
+	gen := s.Generation()
+	if err := put(state(5)); err != nil || s.Generation() != gen {
+		t.Errorf("equal state: err %v, generation %d -> %d", err, gen, s.Generation())
+	}
+	if err := put(state(20)); err != nil || s.Generation() != gen+1 {
+		t.Errorf("new weight: err %v, generation %d -> %d", err, gen, s.Generation())
+	}
+	other := state(1)
+	other.ID, other.GroupID = "apps/early", "apps/g"
+	if err := put(other); err != nil {
+		t.Fatal(err)
+	}
+
+	tx := s.Read()
+	got, ok := tx.CanaryState(Key{"default", "cn"})
+	if !ok || got.Weights["default/b"] != 20 || got.Status.Weight != 20 {
+		t.Errorf("CanaryState = %+v, %v", got, ok)
+	}
+	var ids []string
+	for _, st := range tx.CanaryStates() {
+		ids = append(ids, st.ID)
+	}
+	if strings.Join(ids, " ") != "apps/early default/cn" {
+		t.Errorf("CanaryStates order %q", ids)
+	}
+
+	gen = s.Generation()
+	if err := s.Update(func(tx *WriteTxn) error { return tx.DeleteCanaryState(Key{"default", "missing"}) }); err != nil || s.Generation() != gen {
+		t.Errorf("deleting a missing state: err %v, generation %d -> %d", err, gen, s.Generation())
+	}
+	if err := s.Update(func(tx *WriteTxn) error { return tx.DeleteCanaryState(Key{"default", "cn"}) }); err != nil || s.Generation() != gen+1 {
+		t.Errorf("delete: err %v, generation %d -> %d", err, gen, s.Generation())
+	}
+	if _, ok := s.Read().CanaryState(Key{"default", "cn"}); ok {
+		t.Error("state still there after delete")
+	}
+}
+
+func TestKeysAndOrigins(t *testing.T) {
+	if k := KeyOf(upstream("", "u", 1)); k != (Key{"default", "u"}) {
+		t.Errorf("KeyOf without namespace = %v", k)
+	}
+	if k := RefKey(ref("u"), "apps"); k != (Key{"apps", "u"}) {
+		t.Errorf("RefKey = %v", k)
+	}
+	if k := parseKey("lonely"); k != (Key{"default", "lonely"}) {
+		t.Errorf("parseKey = %v", k)
+	}
+	for o, want := range map[Origin]string{{}: "", {File: "a.yaml"}: "a.yaml", {File: "a.yaml", Line: 3}: "a.yaml:3"} {
+		if o.String() != want {
+			t.Errorf("Origin %+v = %q, want %q", o, o.String(), want)
+		}
+	}
+	s := New()
+	if _, err := s.ReplaceSource("src", entries(upstream("", "u", 1))); err != nil {
+		t.Fatal(err)
+	}
+	tx := s.Read()
+	if o, ok := tx.Origin(v1alpha1.KindUpstream, Key{"default", "u"}); !ok || o.String() != "f.yaml:1" {
+		t.Errorf("Origin = %v, %v", o, ok)
+	}
+	if u, _ := tx.Upstream(Key{"default", "u"}); u.Namespace != "default" {
+		t.Errorf("stored namespace %q, want default", u.Namespace)
+	}
+}
