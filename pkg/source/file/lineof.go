@@ -128,6 +128,10 @@ func deref(n *yaml.Node) *yaml.Node {
 
 // lookup finds a key in a mapping, following merge keys.
 func lookup(m *yaml.Node, key string) (k, v *yaml.Node) {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
 	pairs, err := mappingPairs(m, "", 0)
 	if err != nil {
 		// Fall back to a plain scan; duplicate keys are reported elsewhere.
