@@ -1,0 +1,261 @@
+package canary
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/metrics"
+	"github.com/serin-dev/serin/pkg/store"
+)
+
+// rollout is the engine's working state for one Canary.
+type rollout struct {
+	key store.Key
+	id  string
+	src *v1alpha1.Canary // the store's object, to notice changes
+	obj *v1alpha1.Canary // defaulted copy
+
+	weights          []int32
+	limits           Limits
+	interval         time.Duration
+	maxStep          time.Duration
+	canaryT, stableT metrics.Target
+	groupID          string
+
+	status    v1alpha1.CanaryStatus
+	stepStart time.Time // precise; status.StepStartTime is second-precision once saved
+	marks     [2]metrics.Mark
+	marked    bool
+	nextCheck time.Time
+	gates     map[string]*gate
+	release   Release
+	decisions []DecisionView // newest last, bounded like status.History
+	live      *Verdict
+	liveAt    time.Time
+	message   string // why the rollout waits, when it does
+	lastSaved string // the saved status, encoded, to skip equal writes
+}
+
+// releaseID is the canary upstream a rollout is for.
+func releaseID(c *v1alpha1.Canary) string { return c.Spec.Canary.In(c.Namespace).String() }
+
+func (e *Engine) prepare(r *rollout, c *v1alpha1.Canary) {
+	obj := c.DeepCopy()
+	obj.Default()
+	r.src, r.obj = c, obj
+	r.weights = obj.Weights()
+	r.limits = LimitsOf(obj.Spec.Analysis)
+	r.interval = obj.Spec.Analysis.Interval.Get(10 * time.Second)
+	r.maxStep = obj.Spec.Analysis.MaxStepDuration.Get(10 * time.Minute)
+	st, cn := obj.Spec.Stable.In(obj.Namespace), obj.Spec.Canary.In(obj.Namespace)
+	r.stableT = metrics.Target{Namespace: st.Namespace, Upstream: st.Name, Cluster: metrics.ClusterName(st.Namespace, st.Name), Canary: cn.Name, Stable: st.Name}
+	r.canaryT = metrics.Target{Namespace: cn.Namespace, Upstream: cn.Name, Cluster: metrics.ClusterName(cn.Namespace, cn.Name), Canary: cn.Name, Stable: st.Name}
+	r.groupID = obj.Spec.UpstreamGroup.In(obj.Namespace).String()
+}
+
+// sync adopts new Canaries, follows changed ones and forgets deleted ones.
+func (e *Engine) sync(ctx context.Context, now time.Time) {
+	txn := e.cfg.Store.Read()
+	seen := make(map[string]bool, len(e.rollouts))
+	for _, c := range txn.Canaries() {
+		key := store.Key{Namespace: c.Namespace, Name: c.Name}
+		if key.Namespace == "" {
+			key.Namespace = v1alpha1.DefaultNamespace
+		}
+		id := key.String()
+		seen[id] = true
+		r := e.rollouts[id]
+		if r != nil && r.src == c {
+			continue
+		}
+		if errs := c.DeepCopy().Validate(); len(errs) > 0 {
+			// The translator reports it; a running rollout keeps going
+			// on the last valid spec.
+			continue
+		}
+		if r == nil {
+			r = &rollout{key: key, id: id, gates: map[string]*gate{}}
+			e.prepare(r, c)
+			e.rollouts[id] = r
+			e.index(r, true)
+			e.adopt(ctx, r, now)
+			continue
+		}
+		oldRelease := releaseID(r.obj)
+		e.index(r, false)
+		e.prepare(r, c)
+		e.index(r, true)
+		if releaseID(r.obj) != oldRelease {
+			e.start(ctx, r, now, "new release "+releaseID(r.obj)+" (spec.canary changed)")
+		} else if !terminal(r.status.Phase) && r.status.Step >= int32(len(r.weights)) {
+			e.enterStep(ctx, r, now, int32(len(r.weights)-1), "steps changed")
+		}
+		e.publish(r)
+	}
+	for id, r := range e.rollouts {
+		if !seen[id] {
+			e.forget(ctx, r)
+		}
+	}
+}
+
+// adopt resumes a saved rollout of the same release or starts a new one.
+func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) {
+	saved, err := e.cfg.Status.Load(ctx, r.key)
+	if err != nil {
+		e.log.Error("load canary state; starting the release over", "canary", r.id, "err", err)
+	}
+	if list, err := e.cfg.Releases.Releases(r.key); err == nil && len(list) > 0 {
+		r.release = list[len(list)-1]
+	}
+	if saved == nil || saved.Release != releaseID(r.obj) || saved.Phase == "" {
+		e.start(ctx, r, now, "new release "+releaseID(r.obj))
+		return
+	}
+	r.status = *saved
+	r.lastSaved = encode(saved)
+	r.stepStart = now
+	if saved.StepStartTime != nil {
+		r.stepStart = saved.StepStartTime.Time
+	}
+	for _, d := range saved.History {
+		r.decisions = append(r.decisions, DecisionView{CanaryDecision: d, At: d.Time.Time})
+	}
+	if r.release.Release != r.status.Release {
+		r.release = Release{}
+	}
+	// The counters' start is the saved step start; what happened before
+	// this process started is not in its providers, so the window counts
+	// from their first data after it (a subset of the step, never another
+	// step's traffic).
+	r.marks = [2]metrics.Mark{{Time: r.stepStart}, {Time: r.stepStart}}
+	r.marked = true
+	switch r.status.Phase {
+	case v1alpha1.PhasePending, v1alpha1.PhaseMirroring, v1alpha1.PhaseProgressing, v1alpha1.PhasePromoting:
+		r.nextCheck = now.Add(r.interval)
+	}
+	e.log.Info("canary resumed", "canary", r.id, "phase", r.status.Phase, "step", r.status.Step, "weight", r.status.Weight, "stepStart", r.stepStart)
+	e.writeState(r)
+	e.publish(r)
+}
+
+// forget drops a deleted Canary: its override goes, the group's spec
+// weights apply again.
+func (e *Engine) forget(ctx context.Context, r *rollout) {
+	e.index(r, false)
+	delete(e.rollouts, r.id)
+	if err := e.cfg.Store.Update(func(tx *store.WriteTxn) error { return tx.DeleteCanaryState(r.key) }); err != nil {
+		e.log.Error("delete canary state", "canary", r.id, "err", err)
+	}
+	if d, ok := e.cfg.Status.(StatusDeleter); ok {
+		if err := d.Delete(ctx, r.key); err != nil {
+			e.log.Error("delete saved canary status", "canary", r.id, "err", err)
+		}
+	}
+	e.viewMu.Lock()
+	delete(e.views, r.id)
+	e.viewMu.Unlock()
+	e.log.Info("canary deleted: the group's own weights apply again", "canary", r.id)
+}
+
+// follow mirrors the leader's saved status into this instance's store so
+// that every replica serves the same weights.
+func (e *Engine) follow(ctx context.Context, now time.Time) {
+	txn := e.cfg.Store.Read()
+	for _, c := range txn.Canaries() {
+		key := store.Key{Namespace: c.Namespace, Name: c.Name}
+		st, err := e.cfg.Status.Load(ctx, key)
+		if err != nil || st == nil || st.Release != releaseID(c) {
+			continue
+		}
+		r := &rollout{key: key, id: key.String(), gates: map[string]*gate{}}
+		e.prepare(r, c)
+		r.status = *st
+		if st.StepStartTime != nil {
+			r.stepStart = st.StepStartTime.Time
+		}
+		e.writeState(r)
+		e.publish(r)
+	}
+	_ = now
+}
+
+func terminal(p v1alpha1.CanaryPhase) bool {
+	return p == v1alpha1.PhaseSucceeded || p == v1alpha1.PhaseRolledBack || p == v1alpha1.PhaseFailed
+}
+
+// writeState writes the weights (and mirror) of r's phase into the store:
+// one store write, one RDS push.
+func (e *Engine) writeState(r *rollout) {
+	st := &store.CanaryState{ID: r.id, GroupID: r.groupID, Active: true, Status: *r.status.DeepCopy()}
+	w := uint32(r.status.Weight)
+	switch r.status.Phase {
+	case v1alpha1.PhaseSucceeded:
+		w = 100
+	case v1alpha1.PhaseRolledBack, v1alpha1.PhaseFailed, v1alpha1.PhasePending, v1alpha1.PhaseMirroring:
+		w = 0
+	}
+	st.Weights = map[string]uint32{r.stableT.Namespace + "/" + r.stableT.Upstream: 100 - w, r.canaryT.Namespace + "/" + r.canaryT.Upstream: w}
+	if r.status.Phase == v1alpha1.PhaseMirroring && r.obj.Spec.Mirror != nil {
+		st.Mirror = &v1alpha1.Mirror{Upstream: v1alpha1.ResourceRef{Name: r.canaryT.Upstream, Namespace: r.canaryT.Namespace}, Percentage: r.obj.Spec.Mirror.Percentage}
+	}
+	if err := e.cfg.Store.Update(func(tx *store.WriteTxn) error { return tx.PutCanaryState(st) }); err != nil {
+		e.log.Error("write canary state", "canary", r.id, "err", err)
+	}
+}
+
+// persist saves the status when it changed.
+func (e *Engine) persist(ctx context.Context, r *rollout) {
+	if !e.leader() {
+		return
+	}
+	if enc := encode(&r.status); enc != r.lastSaved {
+		if err := e.cfg.Status.Save(ctx, r.key, &r.status); err != nil {
+			e.log.Error("save canary status", "canary", r.id, "err", err)
+		} else {
+			r.lastSaved = enc
+		}
+	}
+}
+
+// decide records a decision with the verdict's numbers, in the status
+// history, the release log and the event webhooks.
+func (e *Engine) decide(ctx context.Context, r *rollout, at time.Time, verdict, reason string, v *Verdict) {
+	d := v1alpha1.CanaryDecision{Time: metav1.NewTime(at), Step: r.status.Step, Weight: r.status.Weight, Verdict: verdict, Reason: reason}
+	if v != nil {
+		d.CanaryRequests, d.CanaryErrors = int64(v.Canary.Requests), int64(v.Canary.Errors)
+		d.StableRequests, d.StableErrors = int64(v.Stable.Requests), int64(v.Stable.Errors)
+		d.CanaryErrorRate = fmt.Sprintf("%.2f", v.Canary.ErrorRate())
+		d.StableErrorRate = fmt.Sprintf("%.2f", v.Stable.ErrorRate())
+		if v.Canary.HasP99 {
+			d.CanaryP99 = v.Canary.P99.Round(time.Microsecond).String()
+		}
+		if v.Stable.HasP99 {
+			d.StableP99 = v.Stable.P99.Round(time.Microsecond).String()
+		}
+	}
+	r.status.History = append(r.status.History, d)
+	if n := len(r.status.History); n > maxStatusHistory {
+		r.status.History = r.status.History[n-maxStatusHistory:]
+	}
+	r.decisions = append(r.decisions, DecisionView{CanaryDecision: d, At: at, Judgement: v})
+	if n := len(r.decisions); n > maxStatusHistory {
+		r.decisions = r.decisions[n-maxStatusHistory:]
+	}
+	r.release.Decisions = append(r.release.Decisions, d)
+	if n := len(r.release.Decisions); n > maxReleaseDecision {
+		r.release.Decisions = r.release.Decisions[n-maxReleaseDecision:]
+	}
+	if e.leader() {
+		if err := e.cfg.Releases.SaveRelease(r.key, r.release); err != nil {
+			e.log.Error("save release history", "canary", r.id, "err", err)
+		}
+	}
+	e.log.Info("canary decision", "canary", r.id, "phase", r.status.Phase, "step", d.Step, "weight", d.Weight, "verdict", verdict, "reason", reason)
+	e.notify(r, v1alpha1.WebhookEvent, reason)
+	_ = ctx
+}

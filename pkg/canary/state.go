@@ -1,0 +1,243 @@
+package canary
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/store"
+)
+
+// StatusStore keeps each Canary's status where it survives restarts and
+// leader changes. File mode uses FileStore (--state-dir); Kubernetes
+// implements it on the Canary status subresource, written by the leader.
+type StatusStore interface {
+	// Load returns the saved status, or nil when there is none.
+	Load(ctx context.Context, key store.Key) (*v1alpha1.CanaryStatus, error)
+	// Save replaces the saved status.
+	Save(ctx context.Context, key store.Key, st *v1alpha1.CanaryStatus) error
+}
+
+// StatusDeleter is implemented by stores that forget a deleted Canary's
+// status (Kubernetes does not need to: the object and its status go together).
+type StatusDeleter interface {
+	Delete(ctx context.Context, key store.Key) error
+}
+
+// Release is one rollout of one canary upstream: the spec it started with,
+// every decision, and the outcome.
+type Release struct {
+	Number    int                       `json:"number"`
+	Release   string                    `json:"release"`
+	Spec      v1alpha1.CanarySpec       `json:"spec"`
+	Started   time.Time                 `json:"started"`
+	Ended     *time.Time                `json:"ended,omitempty"`
+	Outcome   v1alpha1.CanaryPhase      `json:"outcome,omitempty"`
+	Decisions []v1alpha1.CanaryDecision `json:"decisions"`
+}
+
+// ReleaseLog keeps every release of every Canary.
+type ReleaseLog interface {
+	// Releases lists a Canary's releases, oldest first.
+	Releases(key store.Key) ([]Release, error)
+	// SaveRelease inserts or replaces the release with r.Number.
+	SaveRelease(key store.Key, r Release) error
+}
+
+// Bounds on what is kept: status history stays small enough for a
+// Kubernetes object (etcd's 1.5 MiB limit), the release log per Canary
+// stays a few MB at most.
+const (
+	maxStatusHistory   = 50
+	maxReleaseDecision = 1000
+	maxReleases        = 50
+)
+
+// MemoryStore keeps statuses and releases in memory: state is lost on
+// restart. It is what the engine uses when no store is configured.
+type MemoryStore struct {
+	mu       sync.Mutex
+	status   map[store.Key]*v1alpha1.CanaryStatus
+	releases map[store.Key][]Release
+}
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{status: map[store.Key]*v1alpha1.CanaryStatus{}, releases: map[store.Key][]Release{}}
+}
+
+func (m *MemoryStore) Load(_ context.Context, k store.Key) (*v1alpha1.CanaryStatus, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st := m.status[k]; st != nil {
+		return st.DeepCopy(), nil
+	}
+	return nil, nil
+}
+
+func (m *MemoryStore) Save(_ context.Context, k store.Key, st *v1alpha1.CanaryStatus) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status[k] = st.DeepCopy()
+	return nil
+}
+
+func (m *MemoryStore) Delete(_ context.Context, k store.Key) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.status, k)
+	return nil
+}
+
+func (m *MemoryStore) Releases(k store.Key) ([]Release, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Release(nil), m.releases[k]...), nil
+}
+
+func (m *MemoryStore) SaveRelease(k store.Key, r Release) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.releases[k] = upsertRelease(m.releases[k], r)
+	return nil
+}
+
+func upsertRelease(list []Release, r Release) []Release {
+	for i := range list {
+		if list[i].Number == r.Number {
+			list[i] = r
+			return list
+		}
+	}
+	list = append(list, r)
+	if len(list) > maxReleases {
+		list = list[len(list)-maxReleases:]
+	}
+	return list
+}
+
+// FileStore keeps each Canary's status and releases as JSON files under a
+// directory (--state-dir):
+//
+//	<dir>/status/<namespace>/<name>.json
+//	<dir>/releases/<namespace>/<name>.json
+//
+// Every write is atomic: a temp file in the same directory, fsync, rename,
+// fsync of the directory. A crash leaves the old or the new file, never a
+// torn one.
+type FileStore struct {
+	dir string
+	mu  sync.Mutex
+}
+
+// NewFileStore creates dir if needed.
+func NewFileStore(dir string) (*FileStore, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	return &FileStore{dir: dir}, nil
+}
+
+func (f *FileStore) path(kind string, k store.Key) string {
+	return filepath.Join(f.dir, kind, k.Namespace, k.Name+".json")
+}
+
+func (f *FileStore) Load(_ context.Context, k store.Key) (*v1alpha1.CanaryStatus, error) {
+	var st v1alpha1.CanaryStatus
+	ok, err := readJSON(f.path("status", k), &st)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (f *FileStore) Save(_ context.Context, k store.Key, st *v1alpha1.CanaryStatus) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return writeJSONAtomic(f.path("status", k), st)
+}
+
+func (f *FileStore) Delete(_ context.Context, k store.Key) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := os.Remove(f.path("status", k)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete canary state: %w", err)
+	}
+	return nil
+}
+
+func (f *FileStore) Releases(k store.Key) ([]Release, error) {
+	var list []Release
+	if _, err := readJSON(f.path("releases", k), &list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+func (f *FileStore) SaveRelease(k store.Key, r Release) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var list []Release
+	if _, err := readJSON(f.path("releases", k), &list); err != nil {
+		return err
+	}
+	return writeJSONAtomic(f.path("releases", k), upsertRelease(list, r))
+}
+
+func readJSON(path string, v any) (bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
+}
+
+// writeJSONAtomic writes v to path: temp file, fsync, rename, fsync dir.
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("fsync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	// The rename is durable only once the directory entry is.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
