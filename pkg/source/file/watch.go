@@ -34,15 +34,38 @@ func (s *Source) Run(ctx context.Context) error {
 	timer.Stop()
 	var burstStart time.Time
 	pending := false
+	// When the directory itself is removed (rm -rf dir && regenerate dir),
+	// its watch is gone and no event will say when it is back: poll for it.
+	var rootTicker *time.Ticker
+	var rootPoll <-chan time.Time
+	defer func() {
+		if rootTicker != nil {
+			rootTicker.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-rootPoll:
+			if info, err := os.Stat(s.dir); err == nil && info.IsDir() {
+				rootTicker.Stop()
+				rootTicker, rootPoll = nil, nil
+				delete(watched, s.dir)
+				s.syncWatches(w, watched)
+				s.reload()
+			}
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
 			}
 			if isEditorTemp(filepath.Base(ev.Name)) || ev.Op == fsnotify.Chmod {
+				continue
+			}
+			if filepath.Clean(ev.Name) == filepath.Clean(s.dir) && ev.Has(fsnotify.Remove|fsnotify.Rename) && rootPoll == nil {
+				s.log.Warn("config directory removed; keeping the current objects until it is back", "dir", s.dir)
+				rootTicker = time.NewTicker(rootPollInterval)
+				rootPoll = rootTicker.C
 				continue
 			}
 			if ev.Has(fsnotify.Create) {
@@ -78,6 +101,11 @@ func (s *Source) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// rootPollInterval is how often a removed config directory is looked for:
+// often enough that a regenerated directory is picked up at once, rarely
+// enough to cost nothing.
+const rootPollInterval = 250 * time.Millisecond
 
 func (s *Source) reload() {
 	if err := s.Load(); err != nil {

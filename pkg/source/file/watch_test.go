@@ -167,3 +167,23 @@ func TestWatchDebounceMaxWait(t *testing.T) {
 		t.Error("a steady stream of writes was never applied")
 	}
 }
+
+func TestWatchDirectoryRemovedAndRecreated(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "config")
+	writeFile(t, filepath.Join(dir, "a.yaml"), upstreamYAML("a", 1))
+	_, st := watch(t, dir, WithDebounce(20*time.Millisecond, 200*time.Millisecond))
+	eventually(t, st, "a:1@a.yaml")
+
+	// Regenerate the directory the way "rm -rf out && build -o out" does.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	writeFile(t, filepath.Join(dir, "a.yaml"), upstreamYAML("a", 2))
+	eventually(t, st, "a:2@a.yaml")
+
+	// And it is watched again.
+	writeFile(t, filepath.Join(dir, "b.yaml"), upstreamYAML("b", 3))
+	eventually(t, st, "a:2@a.yaml b:3@b.yaml")
+}
