@@ -139,7 +139,10 @@ func TestSourceMapsEventsToStore(t *testing.T) {
 	if _, err := f.serin.SerinV1alpha1().UpstreamGroups("default").Create(ctx, group("marker", 1, 1, 1), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "marker", func() bool { _, ok := f.store.Read().UpstreamGroup(store.Key{Namespace: "default", Name: "marker"}); return ok })
+	eventually(t, "marker", func() bool {
+		_, ok := f.store.Read().UpstreamGroup(store.Key{Namespace: "default", Name: "marker"})
+		return ok
+	})
 	if d := f.store.Generation() - gens; d != 1 {
 		t.Errorf("status update + marker took %d transactions, want 1 (the marker)", d)
 	}
@@ -179,7 +182,7 @@ func TestResyncDoesNotChangeStore(t *testing.T) {
 	f := startFake(t, 50*time.Millisecond, []runtime.Object{group("g", 1, 90, 10), kubeUpstream(80, nil)}, nil)
 	gen := f.store.Generation()
 	applied := f.applied.Load()
-	eventually(t, "resyncs", func() bool { return f.applied.Load() > applied+10 })
+	eventually(t, "resyncs", func() bool { return f.applied.Load() > applied+3 })
 	if g := f.store.Generation(); g != gen {
 		t.Fatalf("resyncs of unchanged objects changed the store: generation %d -> %d", gen, g)
 	}
