@@ -35,18 +35,3 @@ func toAny(typeName string, m proto.Message) *anypb.Any {
 	}
 	return &anypb.Any{TypeUrl: typeURLPrefix + typeName, Value: b}
 }
-
-// sharedAny is an Any whose bytes never change (the router filter, the
-// HTTP/2 protocol options). Each use gets its own Any around shared bytes,
-// so that nobody downstream can modify another resource by accident.
-type sharedAny struct {
-	url   string
-	value []byte
-}
-
-func newSharedAny(typeName string, m proto.Message) sharedAny {
-	a := toAny(typeName, m)
-	return sharedAny{url: a.TypeUrl, value: a.Value}
-}
-
-func (s sharedAny) get() *anypb.Any { return &anypb.Any{TypeUrl: s.url, Value: s.value} }

@@ -1,8 +1,6 @@
 package translator
 
 import (
-	"time"
-
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
@@ -12,13 +10,24 @@ import (
 
 const httpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
-// http2Options is HttpProtocolOptions with explicit HTTP/2, the same bytes
-// for every cluster that uses it.
-var http2Options = newSharedAny(httpProtocolOptionsName, &httpv3.HttpProtocolOptions{
-	UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
-		ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
-	}},
-})
+// Messages that are the same in every cluster are built once and shared by
+// all clusters (10,000s of them): the output is read-only.
+var (
+	// http2Options is HttpProtocolOptions with explicit HTTP/2.
+	http2Options = map[string]*anypb.Any{httpProtocolOptionsName: toAny(httpProtocolOptionsName, &httpv3.HttpProtocolOptions{
+		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
+		}},
+	})}
+	edsOverADS = adsSource()
+	// selfSource (lrs_server self): clients report load to the server that
+	// sent the cluster, which is how the canary engine sees per-cluster results.
+	selfSource = &corev3.ConfigSource{
+		ConfigSourceSpecifier: &corev3.ConfigSource_Self{Self: &corev3.SelfConfigSource{}},
+		ResourceApiVersion:    corev3.ApiVersion_V3,
+	}
+	defaultConnectTimeoutPB = durationpb.New(defaultConnectTimeout)
+)
 
 // adsSource is "over ADS, v3": every cluster's EDS and every listener's RDS.
 func adsSource() *corev3.ConfigSource {
@@ -32,39 +41,32 @@ func adsSource() *corev3.ConfigSource {
 // proxyless gRPC does not accept STATIC clusters, and one shape serves both
 // kinds of client.
 func buildCluster(c *Cluster) *clusterv3.Cluster {
-	pb := &clusterv3.Cluster{
-		Name:                 c.Name,
-		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS},
-		EdsClusterConfig: &clusterv3.Cluster_EdsClusterConfig{
-			EdsConfig:   adsSource(),
-			ServiceName: c.Name,
-		},
-		ConnectTimeout:   durationpb.New(positive(c.ConnectTimeout, defaultConnectTimeout)),
-		HealthChecks:     buildHealthChecks(c.HealthChecks),
-		OutlierDetection: buildOutlier(c.Outlier),
-		CircuitBreakers:  buildBreakers(c.Breakers),
-		TransportSocket:  buildTransportSocket(c.TLS),
+	// One allocation for the cluster and its always-present parts.
+	b := &struct {
+		cluster clusterv3.Cluster
+		typ     clusterv3.Cluster_Type
+		eds     clusterv3.Cluster_EdsClusterConfig
+	}{}
+	b.typ.Type = clusterv3.Cluster_EDS
+	b.eds.EdsConfig, b.eds.ServiceName = edsOverADS, c.Name
+	pb := &b.cluster
+	pb.Name = c.Name
+	pb.ClusterDiscoveryType = &b.typ
+	pb.EdsClusterConfig = &b.eds
+	pb.ConnectTimeout = defaultConnectTimeoutPB
+	pb.HealthChecks = buildHealthChecks(c.HealthChecks)
+	pb.OutlierDetection = buildOutlier(c.Outlier)
+	pb.CircuitBreakers = buildBreakers(c.Breakers)
+	pb.TransportSocket = buildTransportSocket(c.TLS)
+	if c.ConnectTimeout > 0 && c.ConnectTimeout != defaultConnectTimeout {
+		pb.ConnectTimeout = durationpb.New(c.ConnectTimeout)
 	}
 	applyLoadBalancer(pb, c.LB)
 	if c.HTTP2 {
-		pb.TypedExtensionProtocolOptions = map[string]*anypb.Any{httpProtocolOptionsName: http2Options.get()}
+		pb.TypedExtensionProtocolOptions = http2Options
 	}
 	if c.LoadReporting {
-		// lrs_server self: clients report load to the server that sent the
-		// cluster, which is how the canary engine sees per-cluster results.
-		pb.LrsServer = &corev3.ConfigSource{
-			ConfigSourceSpecifier: &corev3.ConfigSource_Self{Self: &corev3.SelfConfigSource{}},
-			ResourceApiVersion:    corev3.ApiVersion_V3,
-		}
+		pb.LrsServer = selfSource
 	}
 	return pb
-}
-
-// positive returns d, or def when d is not above zero (Envoy requires a
-// positive connect timeout).
-func positive(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }

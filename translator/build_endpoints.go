@@ -3,8 +3,19 @@ package translator
 import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
+
+// lbEndpointBlock holds the messages of one endpoint, allocated together:
+// one allocation instead of seven per endpoint.
+type lbEndpointBlock struct {
+	lb   endpointv3.LbEndpoint
+	host endpointv3.LbEndpoint_Endpoint
+	ep   endpointv3.Endpoint
+	addr corev3.Address
+	sa   corev3.Address_SocketAddress
+	sock corev3.SocketAddress
+	port corev3.SocketAddress_PortValue
+}
 
 // buildEndpoints makes a cluster's ClusterLoadAssignment. Every locality
 // has a Locality and a load_balancing_weight: gRPC NACKs one without them.
@@ -15,23 +26,35 @@ func buildEndpoints(c *Cluster) *endpointv3.ClusterLoadAssignment {
 	if len(c.Localities) == 0 {
 		return cla
 	}
-	cla.Endpoints = make([]*endpointv3.LocalityLbEndpoints, 0, len(c.Localities))
+	n := 0
+	for i := range c.Localities {
+		n += len(c.Localities[i].Endpoints)
+	}
+	blocks := make([]lbEndpointBlock, n)
+	ptrs := make([]*endpointv3.LbEndpoint, n)
+	localities := make([]endpointv3.LocalityLbEndpoints, len(c.Localities))
+	cla.Endpoints = make([]*endpointv3.LocalityLbEndpoints, len(c.Localities))
+	k := 0
 	for i := range c.Localities {
 		l := &c.Localities[i]
-		lbs := make([]*endpointv3.LbEndpoint, 0, len(l.Endpoints))
+		start := k
 		for _, e := range l.Endpoints {
-			lbs = append(lbs, &endpointv3.LbEndpoint{
-				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
-					Address: socketAddress(e.Address, e.Port, false),
-				}},
-				LoadBalancingWeight: wrapperspb.UInt32(e.Weight),
-			})
+			b := &blocks[k]
+			b.port.PortValue = e.Port
+			b.sock.Address, b.sock.PortSpecifier = e.Address, &b.port
+			b.sa.SocketAddress = &b.sock
+			b.addr.Address = &b.sa
+			b.ep.Address = &b.addr
+			b.host.Endpoint = &b.ep
+			b.lb.HostIdentifier, b.lb.LoadBalancingWeight = &b.host, u32v(e.Weight)
+			ptrs[k] = &b.lb
+			k++
 		}
-		cla.Endpoints = append(cla.Endpoints, &endpointv3.LocalityLbEndpoints{
-			Locality:            &corev3.Locality{Region: l.Region, Zone: l.Zone},
-			LbEndpoints:         lbs,
-			LoadBalancingWeight: wrapperspb.UInt32(l.Weight),
-		})
+		lle := &localities[i]
+		lle.Locality = locality(l.Region, l.Zone)
+		lle.LbEndpoints = ptrs[start:k:k]
+		lle.LoadBalancingWeight = u32v(l.Weight)
+		cla.Endpoints[i] = lle
 	}
 	return cla
 }

@@ -1,7 +1,8 @@
 package translator
 
 import (
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 )
@@ -70,40 +71,46 @@ func BuildIR(in *Input, opts Options) (*IR, []Report) {
 	return ir, c.rep.reports()
 }
 
-// objects sorts a kind's objects by namespace/name and reports every one;
-// a second object with the same namespace/name is ignored with a Warning.
+// objects sorts a kind's objects by namespace/name and opens a report for
+// each; a second object with the same namespace/name is ignored with a
+// Warning on the first. It returns the objects, their keys and the indexes
+// of their reports.
 func objects[T any, P interface {
 	*T
 	GetNamespace() string
 	GetName() string
-}](c *compiler, kind string, list []P) ([]P, []key) {
-	sorted := make([]P, 0, len(list))
-	for _, o := range list {
-		if o != nil {
-			sorted = append(sorted, o)
+}](c *compiler, kind string, list []P) ([]P, []key, []int32) {
+	cmp := func(a, b P) int {
+		if c := strings.Compare(nsOf(a.GetNamespace()), nsOf(b.GetNamespace())); c != 0 {
+			return c
 		}
+		return strings.Compare(a.GetName(), b.GetName())
 	}
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if na, nb := nsOf(a.GetNamespace()), nsOf(b.GetNamespace()); na != nb {
-			return na < nb
+	sorted := list
+	// Store reads are sorted already; copy and sort only when needed.
+	if slices.Contains(list, nil) || !slices.IsSortedFunc(list, cmp) {
+		sorted = make([]P, 0, len(list))
+		for _, o := range list {
+			if o != nil {
+				sorted = append(sorted, o)
+			}
 		}
-		return a.GetName() < b.GetName()
-	})
-	out := sorted[:0]
+		slices.SortStableFunc(sorted, cmp)
+	}
+	out := make([]P, 0, len(sorted))
 	keys := make([]key, 0, len(sorted))
-	for i, o := range sorted {
+	reps := make([]int32, 0, len(sorted))
+	for _, o := range sorted {
 		k := key{nsOf(o.GetNamespace()), o.GetName()}
-		ref := ObjectRef{Kind: kind, Namespace: k.ns, Name: k.name}
-		if i > 0 && len(keys) > 0 && keys[len(keys)-1] == k {
-			c.rep.warn(ref, "metadata.name", "defined more than once; the first definition is used")
+		if n := len(keys); n > 0 && keys[n-1] == k {
+			c.rep.warn(reps[n-1], "metadata.name", "defined more than once; the first definition is used")
 			continue
 		}
-		c.rep.seen(ref)
 		out = append(out, o)
 		keys = append(keys, k)
+		reps = append(reps, c.rep.open(ObjectRef{Kind: kind, Namespace: k.ns, Name: k.name}))
 	}
-	return out, keys
+	return out, keys, reps
 }
 
 func objRef(kind string, k key) ObjectRef {

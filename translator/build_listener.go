@@ -11,8 +11,8 @@ const (
 	routerType = "envoy.extensions.filters.http.router.v3.Router"
 )
 
-// routerFilter is the terminal HTTP filter, the same bytes everywhere.
-var routerFilter = newSharedAny(routerType, &routerv3.Router{})
+// routerFilter is the terminal HTTP filter.
+var routerFilter = toAny(routerType, &routerv3.Router{})
 
 // buildHCM makes an HTTP connection manager taking its routes over RDS
 // (ADS) from the RouteConfiguration named routeName.
@@ -26,7 +26,7 @@ func buildHCM(statPrefix, routeName string) *hcmv3.HttpConnectionManager {
 		}},
 		HttpFilters: []*hcmv3.HttpFilter{{
 			Name:       "envoy.filters.http.router",
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: routerFilter.get()},
+			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: routerFilter},
 		}},
 	}
 }
@@ -40,7 +40,7 @@ func buildListener(l *Listener) *listenerv3.Listener {
 		FilterChains: []*listenerv3.FilterChain{{
 			Filters: []*listenerv3.Filter{{
 				Name:       "envoy.filters.network.http_connection_manager",
-				ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: toAny(hcmType, buildHCM(l.Name, l.Name))},
+				ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: hcmAny(l.Name, l.Name)},
 			}},
 		}},
 	}
@@ -50,8 +50,11 @@ func buildListener(l *Listener) *listenerv3.Listener {
 // dials xds:///<domain>: an HCM in api_listener, routes over RDS from the
 // RouteConfiguration named after the domain.
 func buildAPIListener(domain string) *listenerv3.Listener {
-	return &listenerv3.Listener{
-		Name:        domain,
-		ApiListener: &listenerv3.ApiListener{ApiListener: toAny(hcmType, buildHCM(domain, domain))},
-	}
+	b := &struct {
+		l   listenerv3.Listener
+		api listenerv3.ApiListener
+	}{}
+	b.api.ApiListener = hcmAny(domain, domain)
+	b.l.Name, b.l.ApiListener = domain, &b.api
+	return &b.l
 }

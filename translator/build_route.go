@@ -5,12 +5,23 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // buildRouteConfig makes a RouteConfiguration from built virtual hosts.
 func buildRouteConfig(name string, vhs []*routev3.VirtualHost) *routev3.RouteConfiguration {
 	return &routev3.RouteConfiguration{Name: name, VirtualHosts: vhs}
+}
+
+// buildSingleRouteConfig makes an API listener's RouteConfiguration, which
+// holds one virtual host, in one allocation.
+func buildSingleRouteConfig(name string, vh *routev3.VirtualHost) *routev3.RouteConfiguration {
+	b := &struct {
+		rc  routev3.RouteConfiguration
+		vhs [1]*routev3.VirtualHost
+	}{}
+	b.vhs[0] = vh
+	b.rc.Name, b.rc.VirtualHosts = name, b.vhs[:]
+	return &b.rc
 }
 
 // buildVirtualHost makes one virtual host; each IR route becomes one Envoy
@@ -38,8 +49,10 @@ func appendRoutes(out []*routev3.Route, r *Route) []*routev3.Route {
 	} else {
 		forward = &routev3.Route_Route{Route: buildRouteAction(r)}
 	}
+	routes := make([]routev3.Route, len(r.Matches))
 	for i := range r.Matches {
-		rt := &routev3.Route{Name: r.Name, Match: buildMatch(&r.Matches[i])}
+		rt := &routes[i]
+		rt.Name, rt.Match = r.Name, buildMatch(&r.Matches[i])
 		if direct != nil {
 			rt.Action = direct
 		} else {
@@ -51,13 +64,22 @@ func appendRoutes(out []*routev3.Route, r *Route) []*routev3.Route {
 }
 
 func buildRouteAction(r *Route) *routev3.RouteAction {
-	ra := &routev3.RouteAction{}
+	b := &struct {
+		ra       routev3.RouteAction
+		weighted routev3.RouteAction_WeightedClusters
+		wc       routev3.WeightedCluster
+	}{}
+	ra := &b.ra
 	if r.Weighted {
-		ws := make([]*routev3.WeightedCluster_ClusterWeight, 0, len(r.Clusters))
-		for _, c := range r.Clusters {
-			ws = append(ws, &routev3.WeightedCluster_ClusterWeight{Name: c.Name, Weight: wrapperspb.UInt32(c.Weight)})
+		weights := make([]routev3.WeightedCluster_ClusterWeight, len(r.Clusters))
+		ws := make([]*routev3.WeightedCluster_ClusterWeight, len(r.Clusters))
+		for i, c := range r.Clusters {
+			weights[i].Name, weights[i].Weight = c.Name, u32v(c.Weight)
+			ws[i] = &weights[i]
 		}
-		ra.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: &routev3.WeightedCluster{Clusters: ws}}
+		b.wc.Clusters = ws
+		b.weighted.WeightedClusters = &b.wc
+		ra.ClusterSpecifier = &b.weighted
 	} else if len(r.Clusters) > 0 {
 		ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: r.Clusters[0].Name}
 	}
@@ -69,15 +91,19 @@ func buildRouteAction(r *Route) *routev3.RouteAction {
 		ra.PrefixRewrite = *r.PrefixRewrite
 	}
 	if len(r.Mirrors) > 0 {
-		ra.RequestMirrorPolicies = make([]*routev3.RouteAction_RequestMirrorPolicy, 0, len(r.Mirrors))
-		for _, m := range r.Mirrors {
-			ra.RequestMirrorPolicies = append(ra.RequestMirrorPolicies, &routev3.RouteAction_RequestMirrorPolicy{
-				Cluster: m.Cluster,
-				RuntimeFraction: &corev3.RuntimeFractionalPercent{DefaultValue: &typev3.FractionalPercent{
-					Numerator:   m.PerMillion,
-					Denominator: typev3.FractionalPercent_MILLION,
-				}},
-			})
+		type mirrorBlock struct {
+			policy   routev3.RouteAction_RequestMirrorPolicy
+			fraction corev3.RuntimeFractionalPercent
+			percent  typev3.FractionalPercent
+		}
+		blocks := make([]mirrorBlock, len(r.Mirrors))
+		ra.RequestMirrorPolicies = make([]*routev3.RouteAction_RequestMirrorPolicy, len(r.Mirrors))
+		for i, m := range r.Mirrors {
+			b := &blocks[i]
+			b.percent.Numerator, b.percent.Denominator = m.PerMillion, typev3.FractionalPercent_MILLION
+			b.fraction.DefaultValue = &b.percent
+			b.policy.Cluster, b.policy.RuntimeFraction = m.Cluster, &b.fraction
+			ra.RequestMirrorPolicies[i] = &b.policy
 		}
 	}
 	ra.HashPolicy = buildHashPolicies(r.HashPolicies)

@@ -9,14 +9,13 @@ import (
 // or an upstream that is not a destination of the group. The engine acts on
 // canaries; the translator only reads their effect (Input.Overrides).
 func (c *compiler) compileCanaries() {
-	list, keys := objects(c, v1alpha1.KindCanary, c.in.Canaries)
+	list, keys, reps := objects(c, v1alpha1.KindCanary, c.in.Canaries)
 	for i, cn := range list {
 		k := keys[i]
-		ref := objRef(v1alpha1.KindCanary, k)
-		if c.rep.rejectAll(ref, cn.Validate()) {
+		if c.rep.rejectAll(reps[i], cn.Validate()) {
 			continue
 		}
-		p := problems{rep: c.rep, ref: ref}
+		p := problems{rep: c.rep, i: reps[i]}
 		g, why := c.lookupGroup(cn.Spec.UpstreamGroup, k.ns)
 		if g == nil {
 			p.warn("spec.upstreamGroup", why)

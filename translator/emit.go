@@ -2,6 +2,7 @@ package translator
 
 import (
 	"sort"
+	"strings"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -22,16 +23,25 @@ const (
 // served to two fleets is one message): treat the result as immutable.
 func Emit(ir *IR) map[string]*Resources {
 	out := make(map[string]*Resources, len(ir.Fleets))
-	clusters := make(map[*Cluster]*clusterv3.Cluster)
-	endpoints := make(map[*Cluster]*endpointv3.ClusterLoadAssignment)
-	origins := make(map[*Cluster][]ObjectRef)
+	n := 0
 	for _, f := range ir.Fleets {
-		out[f.Name] = emitFleet(f, clusters, endpoints, origins)
+		n += len(f.Clusters)
+	}
+	built := make(map[*Cluster]*builtCluster, n)
+	for _, f := range ir.Fleets {
+		out[f.Name] = emitFleet(f, built)
 	}
 	return out
 }
 
-func emitFleet(f *Fleet, clusters map[*Cluster]*clusterv3.Cluster, endpoints map[*Cluster]*endpointv3.ClusterLoadAssignment, origins map[*Cluster][]ObjectRef) *Resources {
+// builtCluster is a cluster's messages, built once for all fleets.
+type builtCluster struct {
+	cluster   *clusterv3.Cluster
+	endpoints *endpointv3.ClusterLoadAssignment
+	origin    [1]ObjectRef
+}
+
+func emitFleet(f *Fleet, built map[*Cluster]*builtCluster) *Resources {
 	nAPI := 0
 	for _, vh := range f.VirtualHosts {
 		nAPI += len(vh.APIListeners)
@@ -42,46 +52,98 @@ func emitFleet(f *Fleet, clusters map[*Cluster]*clusterv3.Cluster, endpoints map
 		Listeners:    make([]*listenerv3.Listener, 0, len(f.Listeners)),
 		APIListeners: make([]*listenerv3.Listener, 0, nAPI),
 		Routes:       make([]*routev3.RouteConfiguration, 0, len(f.Listeners)+nAPI),
-		Origins:      make(map[string][]ObjectRef, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI),
 	}
+	keys := originKeys(f)
+	r.Origins = make(map[string][]ObjectRef, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI)
+	add := func(n int, refs []ObjectRef) {
+		r.Origins[keys[:n]] = refs
+		keys = keys[n:]
+	}
+
 	for _, c := range f.Clusters {
-		pb, ok := clusters[c]
+		b, ok := built[c]
 		if !ok {
-			pb, endpoints[c], origins[c] = buildCluster(c), buildEndpoints(c), []ObjectRef{c.Upstream}
-			clusters[c] = pb
+			b = &builtCluster{cluster: buildCluster(c), endpoints: buildEndpoints(c), origin: [1]ObjectRef{c.Upstream}}
+			built[c] = b
 		}
-		r.Clusters = append(r.Clusters, pb)
-		r.Endpoints = append(r.Endpoints, endpoints[c])
-		r.Origins[originCluster+c.Name] = origins[c]
-		r.Origins[originEndpoint+c.Name] = origins[c]
+		r.Clusters = append(r.Clusters, b.cluster)
+		r.Endpoints = append(r.Endpoints, b.endpoints)
+		add(len(originCluster)+len(c.Name), b.origin[:])
+		add(len(originEndpoint)+len(c.Name), b.origin[:])
 	}
 
 	// Each virtual host is built once per fleet and shared by the Gateway
 	// route configurations and its API listeners' ones.
-	vhs := make(map[*VirtualHost]*routev3.VirtualHost, len(f.VirtualHosts))
-	for _, vh := range f.VirtualHosts {
+	vhs := make([]*routev3.VirtualHost, len(f.VirtualHosts))
+	for i, vh := range f.VirtualHosts {
 		pb := buildVirtualHost(vh)
-		vhs[vh] = pb
+		vhs[i] = pb
 		for _, d := range vh.APIListeners {
 			r.APIListeners = append(r.APIListeners, buildAPIListener(d))
-			r.Routes = append(r.Routes, buildRouteConfig(d, []*routev3.VirtualHost{pb}))
-			r.Origins[originListener+d] = vh.Origins[:1:1]
-			r.Origins[originRoute+d] = vh.Origins
+			r.Routes = append(r.Routes, buildSingleRouteConfig(d, pb))
+			add(len(originListener)+len(d), vh.Origins[:1:1])
+			add(len(originRoute)+len(d), vh.Origins)
 		}
 	}
 	for _, l := range f.Listeners {
 		r.Listeners = append(r.Listeners, buildListener(l))
-		built := make([]*routev3.VirtualHost, len(l.VirtualHosts))
+		// Both lists are sorted by name: walk them together.
+		vs := make([]*routev3.VirtualHost, len(l.VirtualHosts))
+		j := 0
 		for i, vh := range l.VirtualHosts {
-			built[i] = vhs[vh]
+			for f.VirtualHosts[j] != vh {
+				j++
+			}
+			vs[i] = vhs[j]
 		}
-		r.Routes = append(r.Routes, buildRouteConfig(l.Name, built))
-		r.Origins[originListener+l.Name] = []ObjectRef{l.Gateway}
-		r.Origins[originRoute+l.Name] = listenerOrigins(l)
+		r.Routes = append(r.Routes, buildRouteConfig(l.Name, vs))
+		add(len(originListener)+len(l.Name), []ObjectRef{l.Gateway})
+		add(len(originRoute)+len(l.Name), listenerOrigins(l))
 	}
 	sort.Slice(r.APIListeners, func(i, j int) bool { return r.APIListeners[i].Name < r.APIListeners[j].Name })
 	sort.Slice(r.Routes, func(i, j int) bool { return r.Routes[i].Name < r.Routes[j].Name })
 	return r
+}
+
+// originKeys writes every key of a fleet's Resources.Origins into one
+// string, in the order emitFleet adds them, so that the keys are substrings
+// of it instead of one allocation each.
+func originKeys(f *Fleet) string {
+	n := 0
+	for _, c := range f.Clusters {
+		n += 2*len(c.Name) + len(originCluster) + len(originEndpoint)
+	}
+	for _, vh := range f.VirtualHosts {
+		for _, d := range vh.APIListeners {
+			n += 2*len(d) + len(originListener) + len(originRoute)
+		}
+	}
+	for _, l := range f.Listeners {
+		n += 2*len(l.Name) + len(originListener) + len(originRoute)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, c := range f.Clusters {
+		b.WriteString(originCluster)
+		b.WriteString(c.Name)
+		b.WriteString(originEndpoint)
+		b.WriteString(c.Name)
+	}
+	for _, vh := range f.VirtualHosts {
+		for _, d := range vh.APIListeners {
+			b.WriteString(originListener)
+			b.WriteString(d)
+			b.WriteString(originRoute)
+			b.WriteString(d)
+		}
+	}
+	for _, l := range f.Listeners {
+		b.WriteString(originListener)
+		b.WriteString(l.Name)
+		b.WriteString(originRoute)
+		b.WriteString(l.Name)
+	}
+	return b.String()
 }
 
 // listenerOrigins are the objects a Gateway's route configuration comes

@@ -110,7 +110,7 @@ func (c *compiler) fleet(name string, gws []*gatewayEntry, used map[string]struc
 	}
 	sort.Slice(f.Listeners, func(i, j int) bool { return f.Listeners[i].Name < f.Listeners[j].Name })
 
-	mine := make(map[string]struct{})
+	mine := make(map[string]struct{}, len(c.referenced))
 	for _, vh := range f.VirtualHosts {
 		for _, r := range vh.Routes {
 			if r.Direct != nil {
@@ -151,7 +151,7 @@ func (c *compiler) virtualHost(fleet string, v *vsEntry, owner map[string]*vsEnt
 			if len(kept) == len(v.domains) { // first drop: copy before filtering
 				kept = append(make([]string, 0, len(v.domains)), v.domains[:i]...)
 			}
-			c.rep.warn(v.ref, "spec.virtualHost.domains", "domain "+strconv.Quote(d)+" is already served by VirtualService "+
+			c.rep.warn(v.rep, "spec.virtualHost.domains", "domain "+strconv.Quote(d)+" is already served by VirtualService "+
 				o.key.String()+" in fleet "+fleet+"; dropped here")
 			continue
 		}
@@ -161,7 +161,7 @@ func (c *compiler) virtualHost(fleet string, v *vsEntry, owner map[string]*vsEnt
 		}
 	}
 	if len(kept) == 0 {
-		c.rep.reject(v.ref, "spec.virtualHost.domains", "every domain is already served by another VirtualService in fleet "+fleet)
+		c.rep.reject(v.rep, "spec.virtualHost.domains", "every domain is already served by another VirtualService in fleet "+fleet)
 		return nil
 	}
 	vh.Domains = kept
@@ -170,7 +170,7 @@ func (c *compiler) virtualHost(fleet string, v *vsEntry, owner map[string]*vsEnt
 			continue
 		}
 		if _, clash := listenerNames[d]; clash {
-			c.rep.warn(v.ref, "spec.virtualHost.domains", "domain "+strconv.Quote(d)+" is the name of a Gateway listener in fleet "+fleet+"; no API listener for it")
+			c.rep.warn(v.rep, "spec.virtualHost.domains", "domain "+strconv.Quote(d)+" is the name of a Gateway listener in fleet "+fleet+"; no API listener for it")
 			continue
 		}
 		vh.APIListeners = append(vh.APIListeners, d)

@@ -17,6 +17,7 @@ const (
 type gatewayEntry struct {
 	key     key
 	ref     ObjectRef
+	rep     int32
 	ok      bool
 	fleet   string
 	address string
@@ -37,14 +38,14 @@ func (c *compiler) compileGateways() {
 		}}
 		return
 	}
-	list, keys := objects(c, v1alpha1.KindGateway, c.in.Gateways)
+	list, keys, reps := objects(c, v1alpha1.KindGateway, c.in.Gateways)
 	c.gateways = make([]*gatewayEntry, 0, len(list))
 	bound := make(map[string]key, len(list))
 	for i, gw := range list {
 		k := keys[i]
-		e := &gatewayEntry{key: k, ref: objRef(v1alpha1.KindGateway, k)}
+		e := &gatewayEntry{key: k, ref: objRef(v1alpha1.KindGateway, k), rep: reps[i]}
 		c.gateways = append(c.gateways, e)
-		if c.rep.rejectAll(e.ref, gw.Validate()) {
+		if c.rep.rejectAll(e.rep, gw.Validate()) {
 			continue
 		}
 		s := &gw.Spec
@@ -61,13 +62,13 @@ func (c *compiler) compileGateways() {
 		if a, ok := ipAddress(e.address); ok {
 			e.address = a
 		} else {
-			c.rep.reject(e.ref, "spec.bindAddress", "must be an IP address")
+			c.rep.reject(e.rep, "spec.bindAddress", "must be an IP address")
 			continue
 		}
 		// Two listeners on one address and port: the proxy can bind only one.
 		bind := e.fleet + " " + e.address + " " + strconv.FormatUint(uint64(e.port), 10)
 		if first, taken := bound[bind]; taken {
-			c.rep.reject(e.ref, "spec.bindPort", "["+e.address+"]:"+strconv.FormatUint(uint64(e.port), 10)+
+			c.rep.reject(e.rep, "spec.bindPort", "["+e.address+"]:"+strconv.FormatUint(uint64(e.port), 10)+
 				" is already bound by Gateway "+first.String()+" in fleet "+e.fleet)
 			continue
 		}
@@ -84,9 +85,9 @@ func (c *compiler) compileGateways() {
 			fp := "spec.virtualServices[" + strconv.Itoa(j) + "]"
 			switch {
 			case !found:
-				c.rep.warn(e.ref, fp, "VirtualService "+vk.String()+" not found")
+				c.rep.warn(e.rep, fp, "VirtualService "+vk.String()+" not found")
 			case !v.ok:
-				c.rep.warn(e.ref, fp, "VirtualService "+vk.String()+" is rejected")
+				c.rep.warn(e.rep, fp, "VirtualService "+vk.String()+" is rejected")
 			default:
 				if _, dup := seen[vk]; !dup {
 					seen[vk] = struct{}{}

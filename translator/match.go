@@ -66,6 +66,9 @@ func matchesIR(p *problems, fieldPath string, ms []v1alpha1.Matcher) []Match {
 
 // buildMatch makes an Envoy RouteMatch.
 func buildMatch(m *Match) *routev3.RouteMatch {
+	if m.PathKind == PathPrefix && m.Path == "/" && m.CaseSensitive == nil && len(m.Headers) == 0 && len(m.Query) == 0 && len(m.Methods) == 0 {
+		return matchEverything
+	}
 	rm := &routev3.RouteMatch{}
 	switch m.PathKind {
 	case PathPrefix:

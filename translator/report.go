@@ -1,7 +1,7 @@
 package translator
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -9,29 +9,24 @@ import (
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 )
 
-// reporter collects the problems of every object. Every input object gets a
-// report, even when nothing is wrong with it.
+// reporter collects a report per input object. Objects hold the index of
+// their report, so that reporting needs no lookup by name.
 type reporter struct {
-	byRef map[ObjectRef]*Report
+	list []Report
 }
 
 func newReporter(n int) *reporter {
-	return &reporter{byRef: make(map[ObjectRef]*Report, n)}
+	return &reporter{list: make([]Report, 0, n)}
 }
 
-// seen records that an object exists, so that it gets a report.
-func (r *reporter) seen(ref ObjectRef) {
-	if _, ok := r.byRef[ref]; !ok {
-		r.byRef[ref] = &Report{ObjectRef: ref}
-	}
+// open starts the report of an object and returns its index.
+func (r *reporter) open(ref ObjectRef) int32 {
+	r.list = append(r.list, Report{ObjectRef: ref})
+	return int32(len(r.list) - 1)
 }
 
-func (r *reporter) add(ref ObjectRef, sev v1alpha1.State, fieldPath, msg string) {
-	rep, ok := r.byRef[ref]
-	if !ok {
-		rep = &Report{ObjectRef: ref}
-		r.byRef[ref] = rep
-	}
+func (r *reporter) add(i int32, sev v1alpha1.State, fieldPath, msg string) {
+	rep := &r.list[i]
 	p := Problem{Severity: sev, Field: fieldPath, Message: msg}
 	// The same problem can be found once per fleet; say it once.
 	for _, q := range rep.Problems {
@@ -40,78 +35,81 @@ func (r *reporter) add(ref ObjectRef, sev v1alpha1.State, fieldPath, msg string)
 		}
 	}
 	rep.Problems = append(rep.Problems, p)
+	if sev == v1alpha1.StateRejected {
+		rep.State = v1alpha1.StateRejected
+	}
 }
 
-func (r *reporter) warn(ref ObjectRef, fieldPath, msg string) {
-	r.add(ref, v1alpha1.StateWarning, fieldPath, msg)
+func (r *reporter) warn(i int32, fieldPath, msg string) {
+	r.add(i, v1alpha1.StateWarning, fieldPath, msg)
 }
 
-func (r *reporter) reject(ref ObjectRef, fieldPath, msg string) {
-	r.add(ref, v1alpha1.StateRejected, fieldPath, msg)
+func (r *reporter) reject(i int32, fieldPath, msg string) {
+	r.add(i, v1alpha1.StateRejected, fieldPath, msg)
 }
 
 // rejectAll turns Validate's errors into Rejected problems. It reports
 // whether there were any.
-func (r *reporter) rejectAll(ref ObjectRef, errs field.ErrorList) bool {
+func (r *reporter) rejectAll(i int32, errs field.ErrorList) bool {
 	for _, e := range errs {
 		msg := e.ErrorBody()
 		if msg == "" {
 			msg = e.Detail
 		}
-		r.reject(ref, e.Field, msg)
+		r.reject(i, e.Field, msg)
 	}
 	return len(errs) > 0
 }
 
-func (r *reporter) rejected(ref ObjectRef) bool {
-	rep, ok := r.byRef[ref]
-	if !ok {
-		return false
-	}
-	for _, p := range rep.Problems {
-		if p.Severity == v1alpha1.StateRejected {
-			return true
-		}
-	}
-	return false
-}
+func (r *reporter) rejected(i int32) bool { return r.list[i].State == v1alpha1.StateRejected }
 
 // reports returns every report sorted by kind, namespace and name, with its
 // state and reason filled in.
 func (r *reporter) reports() []Report {
-	out := make([]Report, 0, len(r.byRef))
-	for _, rep := range r.byRef {
-		rep.State = v1alpha1.StateAccepted
-		if len(rep.Problems) > 0 {
-			var b strings.Builder
-			rep.State = v1alpha1.StateWarning
-			for i, p := range rep.Problems {
-				if p.Severity == v1alpha1.StateRejected {
-					rep.State = v1alpha1.StateRejected
-				}
-				if i > 0 {
-					b.WriteString("; ")
-				}
-				if p.Field != "" {
-					b.WriteString(p.Field)
-					b.WriteString(": ")
-				}
-				b.WriteString(p.Message)
-			}
-			rep.Reason = b.String()
+	for i := range r.list {
+		rep := &r.list[i]
+		if len(rep.Problems) == 0 {
+			rep.State = v1alpha1.StateAccepted
+			continue
 		}
-		out = append(out, *rep)
+		if rep.State != v1alpha1.StateRejected {
+			rep.State = v1alpha1.StateWarning
+		}
+		var b strings.Builder
+		for j, p := range rep.Problems {
+			if j > 0 {
+				b.WriteString("; ")
+			}
+			if p.Field != "" {
+				b.WriteString(p.Field)
+				b.WriteString(": ")
+			}
+			b.WriteString(p.Message)
+		}
+		rep.Reason = b.String()
 	}
-	sort.Slice(out, func(i, j int) bool { return refLess(out[i].ObjectRef, out[j].ObjectRef) })
-	return out
+	slices.SortStableFunc(r.list, func(a, b Report) int { return refCompare(a.ObjectRef, b.ObjectRef) })
+	return r.list
 }
 
-func refLess(a, b ObjectRef) bool {
-	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
+func refCompare(a, b ObjectRef) int {
+	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+		return c
 	}
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
 	}
-	return a.Name < b.Name
+	return strings.Compare(a.Name, b.Name)
 }
+
+func refLess(a, b ObjectRef) bool { return refCompare(a, b) < 0 }
+
+// problems reports on one object.
+type problems struct {
+	rep *reporter
+	i   int32
+}
+
+func (p *problems) warn(fieldPath, msg string)   { p.rep.warn(p.i, fieldPath, msg) }
+func (p *problems) reject(fieldPath, msg string) { p.rep.reject(p.i, fieldPath, msg) }
+func (p *problems) rejected() bool               { return p.rep.rejected(p.i) }

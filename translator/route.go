@@ -12,6 +12,7 @@ import (
 type vsEntry struct {
 	key key
 	ref ObjectRef
+	rep int32
 	ok  bool
 	// name is the virtual host name, "<name>_<namespace>".
 	name    string
@@ -27,17 +28,19 @@ type vsEntry struct {
 const unavailable = 503
 
 func (c *compiler) compileVirtualServices() {
-	list, keys := objects(c, v1alpha1.KindVirtualService, c.in.VirtualServices)
+	list, keys, reps := objects(c, v1alpha1.KindVirtualService, c.in.VirtualServices)
 	c.vss = make([]*vsEntry, 0, len(list))
+	entries := make([]vsEntry, len(list))
 	for i, vs := range list {
 		k := keys[i]
-		e := &vsEntry{key: k, ref: objRef(v1alpha1.KindVirtualService, k), name: resourceName(k)}
+		e := &entries[i]
+		*e = vsEntry{key: k, ref: objRef(v1alpha1.KindVirtualService, k), rep: reps[i], name: resourceName(k)}
 		c.vss = append(c.vss, e)
 		c.vsByKey[k] = e
-		if c.rep.rejectAll(e.ref, vs.Validate()) {
+		if c.rep.rejectAll(e.rep, vs.Validate()) {
 			continue
 		}
-		p := problems{rep: c.rep, ref: e.ref}
+		p := problems{rep: c.rep, i: e.rep}
 		e.domains = domainsIR(&p, vs.Spec.VirtualHost.Domains)
 		e.origins = []ObjectRef{e.ref}
 		routes := vs.Spec.VirtualHost.Routes
@@ -48,7 +51,7 @@ func (c *compiler) compileVirtualServices() {
 		if len(e.origins) > 2 {
 			sort.Slice(e.origins[1:], func(a, b int) bool { return refLess(e.origins[1+a], e.origins[1+b]) })
 		}
-		e.ok = !c.rep.rejected(e.ref)
+		e.ok = !p.rejected()
 	}
 }
 
@@ -96,7 +99,7 @@ func (c *compiler) routeIR(p *problems, e *vsEntry, i int, r *v1alpha1.Route) *R
 	case a.Multi != nil:
 		afp := fp + ".routeAction.multi.destinations"
 		ds := a.Multi.Destinations
-		clusters, _, fail := c.split(p, afp, ds, ns, func(i int) uint64 { return uint64(max(ds[i].Weight, 0)) })
+		clusters, _, fail := c.split(p, afp, ds, ns, nil)
 		if fail != "" {
 			down(afp, fail)
 		} else {

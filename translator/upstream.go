@@ -13,16 +13,19 @@ type upstreamEntry struct {
 
 // compileUpstreams validates every Upstream and builds its cluster.
 func (c *compiler) compileUpstreams() {
-	list, keys := objects(c, v1alpha1.KindUpstream, c.in.Upstreams)
+	list, keys, reps := objects(c, v1alpha1.KindUpstream, c.in.Upstreams)
+	entries := make([]upstreamEntry, len(list))
 	for i, u := range list {
 		k := keys[i]
-		e := &upstreamEntry{key: k, ref: objRef(v1alpha1.KindUpstream, k)}
+		e := &entries[i]
+		*e = upstreamEntry{key: k, ref: objRef(v1alpha1.KindUpstream, k)}
 		c.upstreams[k] = e
-		if c.rep.rejectAll(e.ref, u.Validate()) {
+		if c.rep.rejectAll(reps[i], u.Validate()) {
 			continue
 		}
-		e.cluster = c.clusterIR(e, &u.Spec)
-		if c.rep.rejected(e.ref) {
+		p := problems{rep: c.rep, i: reps[i]}
+		e.cluster = c.clusterIR(&p, e, &u.Spec)
+		if p.rejected() {
 			e.cluster = nil
 		}
 	}
@@ -30,7 +33,7 @@ func (c *compiler) compileUpstreams() {
 
 // clusterIR applies defaults to an Upstream's spec. Problems Validate does
 // not know about (things Envoy would refuse) are reported on the Upstream.
-func (c *compiler) clusterIR(e *upstreamEntry, s *v1alpha1.UpstreamSpec) *Cluster {
+func (c *compiler) clusterIR(p *problems, e *upstreamEntry, s *v1alpha1.UpstreamSpec) *Cluster {
 	cl := &Cluster{
 		Name:           resourceName(e.key),
 		Upstream:       e.ref,
@@ -38,17 +41,16 @@ func (c *compiler) clusterIR(e *upstreamEntry, s *v1alpha1.UpstreamSpec) *Cluste
 		HTTP2:          s.UseHttp2 != nil && *s.UseHttp2,
 		LoadReporting:  c.opts.LoadReporting,
 	}
-	p := problems{rep: c.rep, ref: e.ref}
-	cl.HealthChecks = healthChecksIR(&p, s.HealthChecks)
+	cl.HealthChecks = healthChecksIR(p, s.HealthChecks)
 	cl.Outlier = outlierIR(s.OutlierDetection)
 	cl.Breakers = breakersIR(s.CircuitBreakers)
-	cl.LB = loadBalancerIR(&p, s.LoadBalancer)
-	cl.TLS = tlsIR(&p, s)
+	cl.LB = loadBalancerIR(p, s.LoadBalancer)
+	cl.TLS = tlsIR(p, s)
 	switch {
 	case s.Static != nil:
-		cl.Localities = staticLocalities(&p, s.Static.Hosts)
+		cl.Localities = staticLocalities(p, s.Static.Hosts)
 	case s.Kube != nil:
-		cl.Localities = c.kubeLocalities(&p, e.key, s.Kube)
+		cl.Localities = c.kubeLocalities(p, e.key, s.Kube)
 	}
 	return cl
 }
@@ -56,15 +58,6 @@ func (c *compiler) clusterIR(e *upstreamEntry, s *v1alpha1.UpstreamSpec) *Cluste
 // defaultConnectTimeout is Envoy's own default, written out so the cluster
 // says what it does.
 var defaultConnectTimeout = v1alpha1.DefaultConnectTimeout.Get(0)
-
-// problems reports on one object.
-type problems struct {
-	rep *reporter
-	ref ObjectRef
-}
-
-func (p *problems) warn(fieldPath, msg string)   { p.rep.warn(p.ref, fieldPath, msg) }
-func (p *problems) reject(fieldPath, msg string) { p.rep.reject(p.ref, fieldPath, msg) }
 
 // lookupUpstream resolves a reference from namespace ns. It returns the
 // cluster, or "" and why there is none ("Upstream ns/name not found").

@@ -24,17 +24,19 @@ type groupEntry struct {
 // while a Canary is active, from its override; destinations naming a
 // missing or rejected Upstream are dropped.
 func (c *compiler) compileGroups() {
-	list, keys := objects(c, v1alpha1.KindUpstreamGroup, c.in.UpstreamGroups)
+	list, keys, reps := objects(c, v1alpha1.KindUpstreamGroup, c.in.UpstreamGroups)
+	entries := make([]groupEntry, len(list))
 	for i, g := range list {
 		k := keys[i]
-		e := &groupEntry{key: k, ref: objRef(v1alpha1.KindUpstreamGroup, k)}
+		e := &entries[i]
+		*e = groupEntry{key: k, ref: objRef(v1alpha1.KindUpstreamGroup, k)}
 		c.groups[k] = e
-		if c.rep.rejectAll(e.ref, g.Validate()) {
+		if c.rep.rejectAll(reps[i], g.Validate()) {
 			continue
 		}
-		p := problems{rep: c.rep, ref: e.ref}
+		p := problems{rep: c.rep, i: reps[i]}
 		ds := g.Spec.Destinations
-		weight := func(i int) uint64 { return uint64(max(ds[i].Weight, 0)) }
+		var weights map[string]uint32 // nil: the spec's
 		ov, hasOverride := c.in.Overrides[k.String()]
 		if hasOverride && len(ov.Weights) > 0 {
 			var total uint64
@@ -42,14 +44,12 @@ func (c *compiler) compileGroups() {
 				total += uint64(ov.Weights[refKey(ds[i].Destination.Upstream, k.ns).String()])
 			}
 			if total > 0 {
-				weight = func(i int) uint64 {
-					return uint64(ov.Weights[refKey(ds[i].Destination.Upstream, k.ns).String()])
-				}
+				weights = ov.Weights
 			} else {
 				p.warn("spec.destinations", "the weights of Canary "+ov.Canary+" name no destination of this group with a positive weight; using the spec's weights")
 			}
 		}
-		clusters, notes, fail := c.split(&p, "spec.destinations", ds, k.ns, weight)
+		clusters, notes, fail := c.split(&p, "spec.destinations", ds, k.ns, weights)
 		e.notes = notes
 		if fail != "" {
 			p.reject("spec.destinations", fail)
@@ -68,15 +68,18 @@ func (c *compiler) compileGroups() {
 	}
 }
 
-// split resolves weighted destinations in namespace ns. A destination
+// split resolves weighted destinations in namespace ns, with the weights
+// of the spec or, when weights is not nil, the weights it gives by Upstream
+// "namespace/name" (a Canary's override). A destination
 // naming a missing or rejected Upstream is dropped with a Warning at its
 // field path; the notes say what was dropped, for the routes that use it.
 // It fails, saying why, when no destination with a positive weight is left
 // or the weights overflow 32 bits; otherwise the clusters count as
 // referenced.
-func (c *compiler) split(p *problems, fieldPath string, ds []v1alpha1.WeightedDestination, ns string, weight func(int) uint64) ([]WeightedCluster, []string, string) {
+func (c *compiler) split(p *problems, fieldPath string, ds []v1alpha1.WeightedDestination, ns string, weights map[string]uint32) ([]WeightedCluster, []string, string) {
 	out := make([]WeightedCluster, 0, len(ds))
-	found := make([]*Cluster, 0, len(ds))
+	var buf [4]*Cluster // most splits are small; no allocation for them
+	found := buf[:0]
 	var notes []string
 	var total uint64
 	for i := range ds {
@@ -87,7 +90,10 @@ func (c *compiler) split(p *problems, fieldPath string, ds []v1alpha1.WeightedDe
 			notes = append(notes, fp+": "+why+"; destination dropped")
 			continue
 		}
-		w := weight(i)
+		w := uint64(max(ds[i].Weight, 0))
+		if weights != nil {
+			w = uint64(weights[refKey(ds[i].Destination.Upstream, ns).String()])
+		}
 		total += w
 		out = append(out, WeightedCluster{Name: cl.Name, Weight: uint32(min(w, math.MaxUint32))})
 		found = append(found, cl)
