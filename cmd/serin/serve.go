@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+
+	"github.com/serin-dev/serin/pkg/admin"
+	"github.com/serin-dev/serin/pkg/controlplane"
+	"github.com/serin-dev/serin/pkg/source/file"
+	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/snapshot"
+	"github.com/serin-dev/serin/translator"
+	"github.com/serin-dev/serin/xds"
+)
+
+func init() { register(newServeCmd) }
+
+type serveOptions struct {
+	configDir      string
+	xdsAddr        string
+	adminAddr      string
+	adminTokenFile string
+	loadReporting  bool
+	drain          time.Duration
+	quiet          time.Duration
+	maxDelay       time.Duration
+	shutdownGrace  time.Duration
+}
+
+func newServeCmd(a *app) *cobra.Command {
+	o := serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve xDS to Envoy fleets and proxyless gRPC clients",
+		Long: `serve loads a directory of serin (or Gloo) YAML, watches it, and serves the
+translated configuration over ADS (state-of-the-world and delta) on
+--xds-addr, with load reporting (LRS) on the same port. The admin API on
+--admin-addr has /healthz, /readyz, /metrics, /api/v1/resources,
+/api/v1/nodes, /api/v1/snapshot?fleet=F and /api/v1/loadreports.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.configDir, "config-dir", "examples/canary", "directory of YAML/JSON objects to serve and watch")
+	f.StringVar(&o.xdsAddr, "xds-addr", "127.0.0.1:18000", "gRPC address for ADS and LRS")
+	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:19000", "HTTP address of the admin API")
+	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the bearer token that mutating admin endpoints require")
+	f.BoolVar(&o.loadReporting, "load-reporting", true, "ask clients for per-cluster load reports (lrs_server on every cluster)")
+	f.DurationVar(&o.drain, "drain", snapshot.DefaultDrain, "how long a removed cluster outlives the routes that named it")
+	f.DurationVar(&o.quiet, "debounce-quiet", controlplane.DefaultQuiet, "translate once the store has been quiet this long")
+	f.DurationVar(&o.maxDelay, "debounce-max", controlplane.DefaultMaxDelay, "translate at least this often while changes keep coming")
+	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for open requests")
+	return cmd
+}
+
+func runServe(ctx context.Context, a *app, o serveOptions) error {
+	log := a.log
+	token, err := readToken(o.adminTokenFile)
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		log.Warn("the admin API's mutating endpoints are open: anyone who reaches --admin-addr can promote or roll back canaries; set --admin-token-file", "admin", o.adminAddr)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	st := store.New()
+	src, err := file.New(o.configDir, st, file.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("config dir: %w", err)
+	}
+	if err := src.Load(); err != nil {
+		return fmt.Errorf("load %s: %w", o.configDir, err)
+	}
+	for _, fe := range src.Errors() {
+		log.Warn("file not loaded", "err", fe.Error())
+	}
+
+	cache := snapshot.NewCache(snapshot.WithDrain(o.drain), snapshot.WithLogger(log))
+	defer cache.Close()
+	runner := controlplane.New(controlplane.Config{
+		Store:    st,
+		Cache:    cache,
+		Options:  translator.Options{LoadReporting: o.loadReporting},
+		Quiet:    o.quiet,
+		MaxDelay: o.maxDelay,
+		Metrics:  controlplane.NewMetrics(reg),
+		Log:      log,
+	})
+	reports := runner.Reports()
+	reports.SetExtra(func() []admin.ResourceStatus { return fileErrors(src.Errors()) })
+
+	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg), xds.WithNackHandler(func(n xds.Nack) {
+		reports.RecordNack(controlplane.Nack{Node: n.NodeID, TypeURL: n.TypeURL, Version: n.Version, Message: n.Message, Time: n.Time}, n.Objects)
+	}))
+	if err != nil {
+		return err
+	}
+	reports.SetLive(nackStands(xsrv))
+
+	xdsLis, err := net.Listen("tcp", o.xdsAddr)
+	if err != nil {
+		return fmt.Errorf("xds listen %s: %w", o.xdsAddr, err)
+	}
+	adminLis, err := net.Listen("tcp", o.adminAddr)
+	if err != nil {
+		xdsLis.Close()
+		return fmt.Errorf("admin listen %s: %w", o.adminAddr, err)
+	}
+	gs := xds.NewGRPCServer()
+	xsrv.Register(gs)
+
+	ready := func() bool {
+		select {
+		case <-cache.Ready():
+			return true
+		default:
+			return false
+		}
+	}
+	adm := admin.New(admin.Backend{
+		Ready:       ready,
+		Resources:   reports.List,
+		Nodes:       func() any { return xsrv.Nodes() },
+		Snapshot:    cache.SnapshotJSON,
+		LoadReports: func() any { return xsrv.Loads().Totals() },
+	}, reg, token)
+	httpSrv := &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	run := func(name string, fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(); err != nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	run("translate", func() error { return runner.Run(ctx) })
+	run("watch", func() error { return src.Run(ctx) })
+	run("xds", func() error {
+		if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return err
+		}
+		return nil
+	})
+	run("admin", func() error {
+		if err := httpSrv.Serve(adminLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+
+	select {
+	case <-cache.Ready():
+		printEndpoints(a, o, xdsLis.Addr().String(), adminLis.Addr().String())
+	case <-ctx.Done():
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+
+	// ADS streams never end on their own: end them first so GracefulStop
+	// only waits for in-flight handlers.
+	xsrv.Stop()
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(o.shutdownGrace):
+		gs.Stop()
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), o.shutdownGrace)
+	defer scancel()
+	_ = httpSrv.Shutdown(sctx)
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// nackStands keeps a recorded NACK on an object while the node is still
+// connected and has not been sent a later version of that type.
+func nackStands(x *xds.Server) func(controlplane.Nack) bool {
+	return func(n controlplane.Nack) bool {
+		for _, ns := range x.Nodes() {
+			if ns.ID != n.Node {
+				continue
+			}
+			for _, ts := range ns.Types {
+				if ts.TypeURL == n.TypeURL && ts.LastNack != nil && ts.LastNack.Version == n.Version && ts.SentVersion == n.Version {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+func fileErrors(errs []file.FileError) []admin.ResourceStatus {
+	out := make([]admin.ResourceStatus, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, admin.ResourceStatus{Kind: "File", Name: e.File, State: "Rejected", Reason: e.Error(), Origin: e.File})
+	}
+	return out
+}
+
+func readToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--admin-token-file: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("--admin-token-file %s is empty", path)
+	}
+	return t, nil
+}
+
+func printEndpoints(a *app, o serveOptions, xdsAddr, adminAddr string) {
+	fmt.Fprintf(a.stderr, `
+serin is serving %s
+  xDS (ADS, delta, LRS)  %s
+  admin API              http://%s   (/readyz /metrics /api/v1/resources /api/v1/nodes /api/v1/snapshot)
+
+Point Envoy at it with deploy/envoy/bootstrap.yaml (set the serin cluster's address to %s),
+or a proxyless gRPC client:
+  go run ./cmd/serin-demo client --xds-server %s --target xds:///myapp
+
+`, o.configDir, xdsAddr, adminAddr, xdsAddr, xdsAddr)
+}

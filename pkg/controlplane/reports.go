@@ -1,0 +1,190 @@
+package controlplane
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/serin-dev/serin/pkg/admin"
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/translator"
+)
+
+// Nack is a configuration rejection a node reported, attributed to the
+// objects whose resources were in the rejected response.
+type Nack struct {
+	Node    string    `json:"node"`
+	TypeURL string    `json:"typeUrl"`
+	Version string    `json:"version"`
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
+
+// Reports keeps the latest translation report of every object and the
+// NACKs attributed to it. NACKs turn an Accepted object into a Warning that
+// names the node and Envoy's message, until that node ACKs a later version
+// of the same type or goes away.
+type Reports struct {
+	mu      sync.RWMutex
+	reports []translator.Report
+	index   map[translator.ObjectRef]int
+	origins map[translator.ObjectRef]string
+	// nacks by object, then by node+"\x00"+typeURL.
+	nacks map[translator.ObjectRef]map[string]Nack
+	extra func() []admin.ResourceStatus
+	// live tells whether a recorded NACK still stands (the node is
+	// connected and has not been sent a later version of that type).
+	live func(Nack) bool
+}
+
+// NewReports returns an empty set.
+func NewReports() *Reports {
+	return &Reports{nacks: map[translator.ObjectRef]map[string]Nack{}}
+}
+
+// SetExtra adds entries that are not objects (files that failed to load).
+func (r *Reports) SetExtra(fn func() []admin.ResourceStatus) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.extra = fn
+}
+
+// SetLive installs the check that drops NACKs that no longer stand. Without
+// one, a NACK stands until ClearNacks.
+func (r *Reports) SetLive(fn func(Nack) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = fn
+}
+
+// SetTranslation replaces the reports with a new translation's.
+func (r *Reports) SetTranslation(reports []translator.Report, txn *store.ReadTxn) {
+	origins := make(map[translator.ObjectRef]string, len(reports))
+	index := make(map[translator.ObjectRef]int, len(reports))
+	for i, rep := range reports {
+		index[rep.ObjectRef] = i
+		if o, ok := txn.Origin(rep.Kind, store.Key{Namespace: rep.Namespace, Name: rep.Name}); ok && o.File != "" {
+			origins[rep.ObjectRef] = o.String()
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reports = reports
+	r.index = index
+	r.origins = origins
+}
+
+// RecordNack attributes a NACK to objects.
+func (r *Reports) RecordNack(n Nack, objs []translator.ObjectRef) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range objs {
+		m := r.nacks[o]
+		if m == nil {
+			m = map[string]Nack{}
+			r.nacks[o] = m
+		}
+		m[n.Node+"\x00"+n.TypeURL] = n
+	}
+}
+
+// ClearNacks forgets the NACKs of a node for a type (it ACKed a later
+// version), or for every type when typeURL is empty (it disconnected).
+func (r *Reports) ClearNacks(node, typeURL string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for o, m := range r.nacks {
+		for k, n := range m {
+			if n.Node == node && (typeURL == "" || n.TypeURL == typeURL) {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			delete(r.nacks, o)
+		}
+	}
+}
+
+// Nacks returns the NACKs attributed to one object, oldest first.
+func (r *Reports) Nacks(o translator.ObjectRef) []Nack {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]Nack, 0, len(r.nacks[o]))
+	for _, n := range r.nacks[o] {
+		if r.live == nil || r.live(n) {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// Get returns one object's report with its NACKs folded in.
+func (r *Reports) Get(o translator.ObjectRef) (translator.Report, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	i, ok := r.index[o]
+	if !ok {
+		return translator.Report{}, false
+	}
+	return r.withNacks(r.reports[i]), true
+}
+
+// withNacks folds NACKs into a report; callers hold mu.
+func (r *Reports) withNacks(rep translator.Report) translator.Report {
+	m := r.nacks[rep.ObjectRef]
+	if len(m) == 0 {
+		return rep
+	}
+	keys := make([]string, 0, len(m))
+	for k, n := range m {
+		if r.live == nil || r.live(n) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return rep
+	}
+	sort.Strings(keys)
+	reasons := make([]string, 0, len(keys)+1)
+	if rep.Reason != "" {
+		reasons = append(reasons, rep.Reason)
+	}
+	for _, k := range keys {
+		n := m[k]
+		reasons = append(reasons, fmt.Sprintf("node %s rejected %s version %s: %s", n.Node, shortType(n.TypeURL), n.Version, n.Message))
+	}
+	if rep.State == v1alpha1.StateAccepted {
+		rep.State = v1alpha1.StateWarning
+	}
+	rep.Reason = strings.Join(reasons, "; ")
+	return rep
+}
+
+func shortType(typeURL string) string {
+	if i := strings.LastIndexByte(typeURL, '.'); i >= 0 {
+		return typeURL[i+1:]
+	}
+	return typeURL
+}
+
+// List renders every object's state for the admin API, NACKs folded in.
+func (r *Reports) List() []admin.ResourceStatus {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]admin.ResourceStatus, 0, len(r.reports))
+	if r.extra != nil {
+		out = append(out, r.extra()...)
+	}
+	for _, rep := range r.reports {
+		rep = r.withNacks(rep)
+		out = append(out, admin.ResourceStatus{
+			Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name,
+			State: string(rep.State), Reason: rep.Reason, Origin: r.origins[rep.ObjectRef],
+		})
+	}
+	return out
+}
