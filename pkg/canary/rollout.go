@@ -162,26 +162,28 @@ func (e *Engine) forget(ctx context.Context, r *rollout) {
 	e.log.Info("canary deleted: the group's own weights apply again", "canary", r.id)
 }
 
-// follow mirrors the leader's saved status into this instance's store so
-// that every replica serves the same weights.
-func (e *Engine) follow(ctx context.Context, now time.Time) {
+// follow mirrors the leader's status into this instance's store so that
+// every replica serves the same weights. It reads the status the Canary
+// objects carry (Kubernetes: the status subresource, through the
+// informers), not the StatusStore, so that followers cost the API server
+// nothing.
+func (e *Engine) follow(_ context.Context, _ time.Time) {
 	txn := e.cfg.Store.Read()
 	for _, c := range txn.Canaries() {
-		key := store.Key{Namespace: c.Namespace, Name: c.Name}
-		st, err := e.cfg.Status.Load(ctx, key)
-		if err != nil || st == nil || st.Release != releaseID(c) {
+		st := c.Status
+		if st.Phase == "" || st.Release != releaseID(c) {
 			continue
 		}
+		key := store.Key{Namespace: c.Namespace, Name: c.Name}
 		r := &rollout{key: key, id: key.String(), gates: map[string]*gate{}}
 		e.prepare(r, c)
-		r.status = *st
+		r.status = *st.DeepCopy()
 		if st.StepStartTime != nil {
 			r.stepStart = st.StepStartTime.Time
 		}
 		e.writeState(r)
 		e.publish(r)
 	}
-	_ = now
 }
 
 func terminal(p v1alpha1.CanaryPhase) bool {

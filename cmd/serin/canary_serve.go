@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+
+	"github.com/serin-dev/serin/pkg/admin"
+	"github.com/serin-dev/serin/pkg/canary"
+	"github.com/serin-dev/serin/pkg/metrics"
+	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/xds"
+)
+
+// canaryServeOptions are serve's canary-engine flags.
+type canaryServeOptions struct {
+	stateDir      string
+	promURL       string
+	promQueries   metrics.PromQueries
+	countersDelta bool
+}
+
+func addCanaryFlags(f *pflag.FlagSet, o *canaryServeOptions) {
+	f.StringVar(&o.stateDir, "state-dir", "", "directory where canary rollouts and their release history survive restarts (file mode); empty keeps them in memory")
+	f.StringVar(&o.promURL, "prometheus-url", "", "Prometheus server for Canaries with provider prometheus and for analysis.metrics (e.g. http://127.0.0.1:9090)")
+	f.StringVar(&o.promQueries.Requests, "prometheus-requests-query", "", "PromQL template for a cluster's requests over {{interval}} (default: Envoy's envoy_cluster_upstream_rq_total)")
+	f.StringVar(&o.promQueries.Errors, "prometheus-errors-query", "", "PromQL template for a cluster's errors over {{interval}} (default: Envoy's 5xx)")
+	f.StringVar(&o.promQueries.LatencyP99, "prometheus-latency-query", "", "PromQL template for a cluster's p99 in seconds over {{interval}} (default: Envoy's upstream_rq_time)")
+	f.BoolVar(&o.countersDelta, "metrics-service-counters-as-deltas", false, "Envoy's metrics_service sink sets report_counters_as_deltas")
+}
+
+// canaryEngine is the canary engine and its providers, wired into serve.
+type canaryEngine struct {
+	*canary.Engine
+	detach func()
+}
+
+// newCanaryEngine builds the engine on st with the LRS provider fed by
+// xsrv, the metrics service registered on gs and the admin routes on adm,
+// and restores saved rollouts into the store. Call it after the sources
+// have loaded and before the translator's first run. status and isLeader
+// are for Kubernetes mode; nil means file mode (FileStore at --state-dir,
+// always leader).
+func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions, st *store.Store, xsrv *xds.Server, gs *grpc.Server, adm *admin.Handler,
+	status canary.StatusStore, isLeader func() bool) (*canaryEngine, error) {
+	lrs := metrics.NewLRS(nil)
+	detach := lrs.Attach(xsrv.Loads())
+	var msOpts []metrics.MetricsServiceOption
+	if o.countersDelta {
+		msOpts = append(msOpts, metrics.WithCountersAsDeltas())
+	}
+	ms := metrics.NewMetricsService(nil, msOpts...)
+	ms.Register(gs)
+	cfg := canary.Config{
+		Store:     st,
+		Providers: map[string]metrics.Provider{lrs.Name(): lrs, ms.Name(): ms},
+		Status:    status,
+		IsLeader:  isLeader,
+		Log:       log,
+	}
+	if o.promURL != "" {
+		p, err := metrics.NewPrometheus(o.promURL, metrics.WithQueries(o.promQueries))
+		if err != nil {
+			detach()
+			return nil, err
+		}
+		cfg.Providers[p.Name()], cfg.Queries = p, p
+	}
+	switch {
+	case o.stateDir != "":
+		fs, err := canary.NewFileStore(o.stateDir)
+		if err != nil {
+			detach()
+			return nil, fmt.Errorf("--state-dir: %w", err)
+		}
+		cfg.Releases = fs
+		if cfg.Status == nil {
+			cfg.Status = fs
+		}
+	case status == nil:
+		log.Warn("canary rollouts are kept in memory: a restart starts every release over; set --state-dir")
+	}
+	e, err := canary.New(cfg)
+	if err != nil {
+		detach()
+		return nil, err
+	}
+	if err := e.Restore(ctx); err != nil {
+		detach()
+		return nil, err
+	}
+	e.Register(adm)
+	return &canaryEngine{Engine: e, detach: detach}, nil
+}
