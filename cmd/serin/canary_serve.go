@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
@@ -21,6 +22,7 @@ type canaryServeOptions struct {
 	promURL       string
 	promQueries   metrics.PromQueries
 	countersDelta bool
+	promMinRange  time.Duration
 }
 
 func addCanaryFlags(f *pflag.FlagSet, o *canaryServeOptions) {
@@ -29,6 +31,7 @@ func addCanaryFlags(f *pflag.FlagSet, o *canaryServeOptions) {
 	f.StringVar(&o.promQueries.Requests, "prometheus-requests-query", "", "PromQL template for a cluster's requests over {{interval}} (default: Envoy's envoy_cluster_upstream_rq_total)")
 	f.StringVar(&o.promQueries.Errors, "prometheus-errors-query", "", "PromQL template for a cluster's errors over {{interval}} (default: Envoy's 5xx)")
 	f.StringVar(&o.promQueries.LatencyP99, "prometheus-latency-query", "", "PromQL template for a cluster's p99 in seconds over {{interval}} (default: Envoy's upstream_rq_time)")
+	f.DurationVar(&o.promMinRange, "prometheus-min-interval", 10*time.Second, "shortest {{interval}} queried: at least two scrape intervals, or increase() answers nothing")
 	f.BoolVar(&o.countersDelta, "metrics-service-counters-as-deltas", false, "Envoy's metrics_service sink sets report_counters_as_deltas")
 }
 
@@ -62,7 +65,7 @@ func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions
 		Log:       log,
 	}
 	if o.promURL != "" {
-		p, err := metrics.NewPrometheus(o.promURL, metrics.WithQueries(o.promQueries))
+		p, err := metrics.NewPrometheus(o.promURL, metrics.WithQueries(o.promQueries), metrics.WithMinInterval(o.promMinRange))
 		if err != nil {
 			detach()
 			return nil, err
