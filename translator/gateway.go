@@ -40,7 +40,7 @@ func (c *compiler) compileGateways() {
 	}
 	list, keys, reps := objects(c, v1alpha1.KindGateway, c.in.Gateways)
 	c.gateways = make([]*gatewayEntry, 0, len(list))
-	bound := make(map[string]key, len(list))
+	var bound []*gatewayEntry // accepted so far
 	for i, gw := range list {
 		k := keys[i]
 		e := &gatewayEntry{key: k, ref: objRef(v1alpha1.KindGateway, k), rep: reps[i]}
@@ -65,14 +65,15 @@ func (c *compiler) compileGateways() {
 			c.rep.reject(e.rep, "spec.bindAddress", "must be an IP address")
 			continue
 		}
-		// Two listeners on one address and port: the proxy can bind only one.
-		bind := e.fleet + " " + e.address + " " + strconv.FormatUint(uint64(e.port), 10)
-		if first, taken := bound[bind]; taken {
+		// Two listeners on one address and port: the proxy can bind only one,
+		// and refuses the whole LDS update.
+		if first := bindConflict(bound, e); first != nil {
 			c.rep.reject(e.rep, "spec.bindPort", "["+e.address+"]:"+strconv.FormatUint(uint64(e.port), 10)+
-				" is already bound by Gateway "+first.String()+" in fleet "+e.fleet)
+				" overlaps ["+first.address+"]:"+strconv.FormatUint(uint64(first.port), 10)+
+				" of Gateway "+first.key.String()+" in fleet "+e.fleet)
 			continue
 		}
-		bound[bind] = k
+		bound = append(bound, e)
 		e.ok = true
 		if len(s.VirtualServices) == 0 {
 			e.vss = c.acceptedVSs()
@@ -107,4 +108,32 @@ func (c *compiler) acceptedVSs() []*vsEntry {
 		}
 	}
 	return out
+}
+
+// bindConflict returns the gateway of the same fleet whose socket e's
+// would overlap: the same address and port, or the same port with a
+// wildcard on either side ("::" with ipv4_compat takes IPv4 too; 0.0.0.0
+// takes every IPv4 address).
+func bindConflict(bound []*gatewayEntry, e *gatewayEntry) *gatewayEntry {
+	for _, b := range bound {
+		if b.fleet != e.fleet || b.port != e.port {
+			continue
+		}
+		if b.address == e.address || b.address == "::" || e.address == "::" {
+			return b
+		}
+		if (b.address == "0.0.0.0" && isIPv4(e.address)) || (e.address == "0.0.0.0" && isIPv4(b.address)) {
+			return b
+		}
+	}
+	return nil
+}
+
+func isIPv4(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if a[i] == ':' {
+			return false
+		}
+	}
+	return true
 }
