@@ -99,17 +99,19 @@ type nodeRoutes struct {
 	} `json:"types"`
 }
 
-// ackWatcher polls /api/v1/nodes and remembers, per node, when each route
-// version was first seen ACKed. Resolution: the poll period.
+// ackWatcher polls /api/v1/nodes and remembers, per node, when its ACKed
+// route version changed and to what. Resolution: the poll period. (Route
+// versions are content hashes: the 100/0 of a rollback has the version
+// the node ACKed before the first step.)
 type ackWatcher struct {
 	mu    sync.Mutex
-	first map[string]map[string]time.Time // node -> version -> first seen
+	first map[string][]ackChange // node -> changes, oldest first
 	stop  chan struct{}
 	done  chan struct{}
 }
 
 func watchAcks(t testing.TB, s *serin, every time.Duration) *ackWatcher {
-	w := &ackWatcher{first: map[string]map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
+	w := &ackWatcher{first: map[string][]ackChange{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		for {
@@ -135,11 +137,9 @@ func watchAcks(t testing.TB, s *serin, every time.Duration) *ackWatcher {
 						continue
 					}
 					key := n.ID + "@" + n.Connected.String()
-					if w.first[key] == nil {
-						w.first[key] = map[string]time.Time{}
-					}
-					if _, ok := w.first[key][ty.AckedVersion]; !ok {
-						w.first[key][ty.AckedVersion] = now
+					ch := w.first[key]
+					if len(ch) == 0 || ch[len(ch)-1].version != ty.AckedVersion {
+						w.first[key] = append(ch, ackChange{ty.AckedVersion, now})
 					}
 				}
 			}
@@ -159,15 +159,20 @@ func (w *ackWatcher) close() {
 	<-w.done
 }
 
-// ackedAt returns, for every node now ACKing version v, when it was first
-// seen ACKing it.
+type ackChange struct {
+	version string
+	at      time.Time
+}
+
+// ackedAt returns, for every node whose latest ACKed version is v, when
+// it switched to it.
 func (w *ackWatcher) ackedAt(v string) map[string]time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := map[string]time.Time{}
-	for n, m := range w.first {
-		if at, ok := m[v]; ok {
-			out[n] = at
+	for n, ch := range w.first {
+		if len(ch) > 0 && ch[len(ch)-1].version == v {
+			out[n] = ch[len(ch)-1].at
 		}
 	}
 	return out

@@ -116,13 +116,16 @@ func TestCanaryBadReleaseRollsBackWithinASecond(t *testing.T) {
 	if len(final) < 2 {
 		t.Fatalf("want 2 connected clients, got %v", final)
 	}
-	var worst time.Duration
+	worst := time.Duration(-1 << 62)
 	for node, ver := range final {
 		at, ok := acks.ackedAt(ver)[node]
 		if !ok {
 			t.Fatalf("node %s: no ACK of %s observed", node, ver)
 		}
 		lat := at.Sub(d.At)
+		if lat < 0 {
+			t.Fatalf("node %s switched to %s %v before the rollback decision", node, ver, -lat)
+		}
 		t.Logf("node %s ACKed route version %s %v after the report", node, ver, lat.Round(time.Millisecond))
 		worst = max(worst, lat)
 	}
