@@ -65,7 +65,7 @@ spec:
 	}
 
 	want := map[string]struct{ state, reason string }{
-		"File /" + filepath.Join(dir, "broken.yaml"):  {"Rejected", "broken.yaml:"},
+		"File /" + filepath.Join(dir, "broken.yaml"): {"Rejected", "broken.yaml:"},
 		"UpstreamGroup default/zero-total":           {"Rejected", "weights must add up to more than 0"},
 		"Upstream default/bad-port":                  {"Rejected", "spec.static.hosts[0].port"},
 		"VirtualService default/to-missing":          {"Warning", "no-such-group"},
