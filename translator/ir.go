@@ -47,7 +47,8 @@ type VirtualHost struct {
 	// APIListeners are the domains without a wildcard: each gets an API
 	// listener and a RouteConfiguration of that name holding this host.
 	APIListeners []string
-	// Origins are the VirtualService and the UpstreamGroups its routes use.
+	// Origins are the VirtualService (first) and the UpstreamGroups its
+	// routes use, sorted.
 	Origins []ObjectRef
 }
 

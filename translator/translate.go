@@ -9,6 +9,9 @@ import (
 // byte-identical output. A bad object never breaks a good one: a rejected
 // object is left out, and what references it gets a Warning and a safe
 // fallback (a route answering 503, a dropped destination or mirror).
+//
+// Messages that are equal everywhere are shared between resources (see
+// Emit): treat the output as read-only.
 func Translate(in *Input, opts Options) *Output {
 	ir, reports := BuildIR(in, opts)
 	return &Output{Fleets: Emit(ir), Reports: reports}
@@ -17,6 +20,8 @@ func Translate(in *Input, opts Options) *Output {
 // InputFrom reads a consistent store view into an Input. Active canary
 // states become overrides of their group's weights and mirror; when two
 // active canaries drive one group, the first by namespace/name wins.
+// Endpoints are left empty: the store has no typed read of discovered
+// endpoints yet, so the caller (the kube source) fills Input.Endpoints.
 func InputFrom(t *store.ReadTxn) *Input {
 	in := &Input{
 		Upstreams:       t.Upstreams(),
