@@ -75,7 +75,7 @@ type Engine struct {
 	gates chan gateResult
 
 	reportMu sync.Mutex
-	reported map[string]time.Time // cluster -> earliest unprocessed report
+	reported map[reportKey]time.Time // earliest unprocessed report
 	wake     chan struct{}
 
 	viewMu sync.RWMutex
@@ -115,7 +115,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg: cfg, log: cfg.Log.With("component", "canary"),
 		rollouts: map[string]*rollout{}, byCluster: map[string][]*rollout{},
 		ops: make(chan op), gates: make(chan gateResult, 64),
-		reported: map[string]time.Time{}, wake: make(chan struct{}, 1),
+		reported: map[reportKey]time.Time{}, wake: make(chan struct{}, 1),
 		views: map[string]View{},
 	}, nil
 }
@@ -139,9 +139,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 // Run drives the canaries until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
 	var cancels []func()
-	for _, p := range e.cfg.Providers {
+	for name, p := range e.cfg.Providers {
 		if n, ok := p.(metrics.Notifier); ok {
-			cancels = append(cancels, n.Notify(e.onReport))
+			cancels = append(cancels, n.Notify(func(cluster string, at time.Time) { e.onReport(name, cluster, at) }))
 		}
 	}
 	defer func() {
@@ -191,13 +191,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+type reportKey struct{ provider, cluster string }
+
 // onReport is the providers' notification: it runs on their goroutines,
 // so it only records the cluster and wakes the loop. Bursts from many
 // clients coalesce into one evaluation per cluster.
-func (e *Engine) onReport(cluster string, at time.Time) {
+func (e *Engine) onReport(provider, cluster string, at time.Time) {
+	k := reportKey{provider, cluster}
 	e.reportMu.Lock()
-	if _, ok := e.reported[cluster]; !ok {
-		e.reported[cluster] = at
+	if _, ok := e.reported[k]; !ok {
+		e.reported[k] = at
 	}
 	e.reportMu.Unlock()
 	select {
@@ -212,16 +215,20 @@ func (e *Engine) onReport(cluster string, at time.Time) {
 func (e *Engine) reports(ctx context.Context) {
 	e.reportMu.Lock()
 	batch := e.reported
-	e.reported = make(map[string]time.Time, len(batch))
+	e.reported = make(map[reportKey]time.Time, len(batch))
 	e.reportMu.Unlock()
-	for cluster, at := range batch {
-		e.onClusterReport(ctx, cluster, at)
+	for k, at := range batch {
+		e.onClusterReport(ctx, k.provider, k.cluster, at)
 	}
 }
 
-func (e *Engine) onClusterReport(ctx context.Context, cluster string, at time.Time) {
+// onClusterReport checks the rollouts that judge cluster on provider's
+// numbers.
+func (e *Engine) onClusterReport(ctx context.Context, provider, cluster string, at time.Time) {
 	for _, r := range e.byCluster[cluster] {
-		e.hardCheck(ctx, r, at)
+		if r.obj.Spec.Analysis.Provider == provider {
+			e.hardCheck(ctx, r, at)
+		}
 	}
 }
 

@@ -170,13 +170,13 @@ func TestHardBreachRollsBackOnTheReport(t *testing.T) {
 	f.clk.Add(2 * time.Second)
 	f.due() // settle passed: the window is marked
 	f.traffic("app", 40, 3, 4000, 4, 100*time.Millisecond)
-	f.e.onClusterReport(context.Background(), "app-v2_default", f.clk.Now())
+	f.e.onClusterReport(context.Background(), "lrs", "app-v2_default", f.clk.Now())
 	if v := f.view("app"); v.Phase != v1alpha1.PhaseProgressing {
 		t.Fatalf("rolled back with 40 < minRequests samples: %s", v.Phase)
 	}
 	at := f.clk.Add(100 * time.Millisecond)
 	f.lrs.Observe("app-v2_default", 17, 3, at) // 60 requests, 6 errors: 10% > 1%
-	f.e.onClusterReport(context.Background(), "app-v2_default", at)
+	f.e.onClusterReport(context.Background(), "lrs", "app-v2_default", at)
 	v := f.view("app")
 	if v.Phase != v1alpha1.PhaseRolledBack {
 		t.Fatalf("phase %s, want RolledBack on the report", v.Phase)
