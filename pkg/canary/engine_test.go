@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -76,7 +77,8 @@ func newFixture(t *testing.T, state StatusStore, rel ReleaseLog, canaries ...*v1
 }
 
 func (f *fixture) engine() *Engine {
-	e, err := New(Config{Store: f.st, Providers: map[string]metrics.Provider{"lrs": f.lrs}, Status: f.state, Releases: f.rel, Now: f.clk.Now})
+	e, err := New(Config{Store: f.st, Providers: map[string]metrics.Provider{"lrs": f.lrs}, Status: f.state, Releases: f.rel, Now: f.clk.Now,
+		Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		f.t.Fatal(err)
 	}
