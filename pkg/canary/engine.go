@@ -71,8 +71,9 @@ type Engine struct {
 	wasLeader bool
 	followAt  time.Time
 
-	ops   chan op
-	gates chan gateResult
+	ops     chan op
+	gates   chan gateResult
+	stopped chan struct{} // closed when Run returns: late webhook answers are dropped
 
 	reportMu sync.Mutex
 	reported map[reportKey]time.Time // earliest unprocessed report
@@ -114,7 +115,7 @@ func New(cfg Config) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, log: cfg.Log.With("component", "canary"),
 		rollouts: map[string]*rollout{}, byCluster: map[string][]*rollout{},
-		ops: make(chan op), gates: make(chan gateResult, 64),
+		ops: make(chan op), gates: make(chan gateResult, 64), stopped: make(chan struct{}),
 		reported: map[reportKey]time.Time{}, wake: make(chan struct{}, 1),
 		views: map[string]View{},
 	}, nil
@@ -149,6 +150,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			c()
 		}
 	}()
+	defer close(e.stopped)
 	tick := time.NewTicker(e.cfg.Tick)
 	defer tick.Stop()
 	for {

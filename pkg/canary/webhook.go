@@ -57,7 +57,10 @@ func (e *Engine) gatesPass(r *rollout, typ v1alpha1.WebhookType, now time.Time) 
 			r.gates[key] = &gate{}
 			id, step := r.id, r.status.Step
 			e.call(r, h, WebhookPayload{Reason: string(typ) + " gate"}, func(ok bool, msg string) {
-				e.gates <- gateResult{id: id, key: key, ok: ok, msg: msg, step: step}
+				select {
+				case e.gates <- gateResult{id: id, key: key, ok: ok, msg: msg, step: step}:
+				case <-e.stopped:
+				}
 			})
 			pass, why = false, fmt.Sprintf("waiting for %s webhook %s", typ, h.Name)
 		case !g.done:
