@@ -79,7 +79,7 @@ func startKubeEnv(t *testing.T) *kubeEnv {
 		BinaryAssetsDirectory: envtestAssets(t),
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{{
-				ObjectMeta: metav1.ObjectMeta{Name: "serin"},
+				ObjectMeta: metav1.ObjectMeta{Name: "serin-e2e"},
 				Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 					Name:                    "validate.serin.dev",
 					AdmissionReviewVersions: []string{"v1"},

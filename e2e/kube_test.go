@@ -36,6 +36,7 @@ func TestKubernetes(t *testing.T) {
 	t.Run("StatusWhenWebhookOff", func(t *testing.T) { testKubeStatus(t, k) })
 	t.Run("CanaryStatusPersists", func(t *testing.T) { testKubeCanaryStatus(t, k) })
 	t.Run("LeaderFailover", func(t *testing.T) { testKubeLeader(t, k) })
+	t.Run("ManifestsApply", func(t *testing.T) { testKubeManifests(t, k) })
 	t.Run("APIServerRestart", func(t *testing.T) { testKubeRestart(t, k) })
 }
 

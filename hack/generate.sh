@@ -58,7 +58,8 @@ cg informer-gen \
 
 if [[ -f hack/render-chart/main.go ]]; then
 	log "plain manifests from the chart"
-	go run ./hack/render-chart -chart deploy/helm/serin -out deploy/kubernetes
+	# A module of its own, so Helm's dependencies stay out of serin's go.mod.
+	(cd hack/render-chart && go run . -chart ../../deploy/helm/serin -out ../../deploy/kubernetes)
 fi
 gofmt -w pkg/client pkg/api/v1alpha1/zz_generated.deepcopy.go
 log "done"

@@ -1,0 +1,48 @@
+{{- define "serin.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "serin.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "serin.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "serin.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "serin.labels" -}}
+{{ include "serin.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "serin.webhookSecret" -}}
+{{- default (printf "%s-webhook-tls" (include "serin.fullname" .)) .Values.webhook.secretName -}}
+{{- end -}}
+
+{{/* The rules serin needs wherever it watches (least privilege: read the
+five kinds and the endpoint sources; write only status subresources). */}}
+{{- define "serin.watchRules" -}}
+- apiGroups: ["serin.dev"]
+  resources: [upstreams, upstreamgroups, virtualservices, gateways, canaries]
+  verbs: [get, list, watch]
+- apiGroups: ["serin.dev"]
+  resources: [upstreams/status, upstreamgroups/status, virtualservices/status, gateways/status, canaries/status]
+  verbs: [get, update, patch]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [get, list, watch]
+# Pod metadata only, for kube upstreams with a selector over pod labels.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+- apiGroups: ["discovery.k8s.io"]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
+{{- end -}}
