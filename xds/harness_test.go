@@ -76,6 +76,7 @@ type sotwClient struct {
 	node   *corev3.Node
 	stream grpc.BidiStreamingClient[discoveryv3.DiscoveryRequest, discoveryv3.DiscoveryResponse]
 	resps  chan *discoveryv3.DiscoveryResponse
+	errc   chan error // the stream's end
 	// last response per type, for ACKs
 	last map[string]*discoveryv3.DiscoveryResponse
 }
@@ -87,13 +88,14 @@ func (e *env) sotw(t *testing.T, n *corev3.Node) *sotwClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &sotwClient{t: t, node: n, stream: st, resps: make(chan *discoveryv3.DiscoveryResponse, 100), last: map[string]*discoveryv3.DiscoveryResponse{}}
+	c := &sotwClient{t: t, node: n, stream: st, resps: make(chan *discoveryv3.DiscoveryResponse, 100), errc: make(chan error, 1), last: map[string]*discoveryv3.DiscoveryResponse{}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
 			r, err := st.Recv()
 			if err != nil {
+				c.errc <- err
 				return
 			}
 			c.resps <- r
