@@ -50,7 +50,7 @@ type kubeEnv struct {
 
 // envtestAssets returns KUBEBUILDER_ASSETS, building the binaries with
 // hack/envtest-binaries.sh when it is unset (cached after the first run).
-func envtestAssets(t *testing.T) string {
+func envtestAssets(t testing.TB) string {
 	t.Helper()
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
 		return dir
@@ -63,7 +63,7 @@ func envtestAssets(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-func startKubeEnv(t *testing.T) *kubeEnv {
+func startKubeEnv(t testing.TB) *kubeEnv {
 	t.Helper()
 	k := &kubeEnv{}
 	fail := admissionregistrationv1.Fail
@@ -120,7 +120,7 @@ func startKubeEnv(t *testing.T) *kubeEnv {
 
 // serveWebhook serves the webhook where envtest pointed the API server,
 // delegating to k.webhook.
-func (k *kubeEnv) serveWebhook(t *testing.T) {
+func (k *kubeEnv) serveWebhook(t testing.TB) {
 	o := &k.env.WebhookInstallOptions
 	kp, err := webhook.NewKeyPair(filepath.Join(o.LocalServingCertDir, "tls.crt"), filepath.Join(o.LocalServingCertDir, "tls.key"))
 	if err != nil {
@@ -156,7 +156,7 @@ func allow(w http.ResponseWriter, r *http.Request) {
 }
 
 // namespace creates a namespace for one test.
-func (k *kubeEnv) namespace(t *testing.T, name string) string {
+func (k *kubeEnv) namespace(t testing.TB, name string) string {
 	t.Helper()
 	_, err := k.kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil {
@@ -234,7 +234,7 @@ type replicaOptions struct {
 	restConfig  *rest.Config
 }
 
-func startReplica(t *testing.T, k *kubeEnv, o replicaOptions) *replica {
+func startReplica(t testing.TB, k *kubeEnv, o replicaOptions) *replica {
 	t.Helper()
 	cfg := o.restConfig
 	if cfg == nil {
@@ -304,7 +304,7 @@ func (r *replica) stop() {
 }
 
 // testWriter sends logs to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
