@@ -39,6 +39,7 @@ type serveOptions struct {
 	quiet          time.Duration
 	maxDelay       time.Duration
 	shutdownGrace  time.Duration
+	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -68,6 +69,7 @@ translated configuration over ADS (state-of-the-world and delta) on
 	f.DurationVar(&o.quiet, "debounce-quiet", controlplane.DefaultQuiet, "translate once the store has been quiet this long")
 	f.DurationVar(&o.maxDelay, "debounce-max", controlplane.DefaultMaxDelay, "translate at least this often while changes keep coming")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for open requests")
+	addCanaryFlags(f, &o.canary) // canary engine: --state-dir, --prometheus-*
 	return cmd
 }
 
@@ -147,6 +149,19 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	}, reg, token)
 	httpSrv := &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
 
+	// Canary engine (cmd/serin/canary_serve.go): LRS reports and the Envoy
+	// metrics service (registered on gs) feed it; saved rollouts are
+	// restored into the store before the first translation so clients
+	// never see the group's spec weights in between; /api/v1/canaries on
+	// the admin API. File mode: state under --state-dir, always leader.
+	canaryEng, err := newCanaryEngine(ctx, log, o.canary, st, xsrv, gs, adm, nil, nil)
+	if err != nil {
+		xdsLis.Close()
+		adminLis.Close()
+		return fmt.Errorf("canary engine: %w", err)
+	}
+	defer canaryEng.detach()
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -162,6 +177,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		}()
 	}
 	run("translate", func() error { return runner.Run(ctx) })
+	run("canary", func() error { return canaryEng.Run(ctx) }) // canary engine
 	run("watch", func() error { return src.Run(ctx) })
 	run("xds", func() error {
 		if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
