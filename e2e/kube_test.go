@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/source/kube"
@@ -259,6 +263,23 @@ func testKubeWebhook(t *testing.T, k *kubeEnv) {
 	want := "VirtualService " + ns + "/bad" + badDomainMessage
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("rejection %q\nshould contain lint's line %q", err, want)
+	}
+	// The same object in a file: `serin lint` prints the same line.
+	dir := t.TempDir()
+	body, _ := yaml.Marshal(badVirtualService(ns))
+	body = append([]byte("apiVersion: serin.dev/v1alpha1\nkind: VirtualService\n"), body...)
+	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(serinBin, "lint", dir).CombinedOutput()
+	var lintLine string
+	for _, l := range strings.Split(string(out), "\n") {
+		if i := strings.Index(l, "VirtualService "+ns+"/bad: "); i >= 0 {
+			lintLine = l[i:]
+		}
+	}
+	if lintLine == "" || !strings.Contains(err.Error(), lintLine) {
+		t.Fatalf("serin lint printed %q; the webhook said %q", out, err)
 	}
 	t.Logf("rejected: %v", err)
 	// A valid change still goes through.
