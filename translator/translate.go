@@ -20,8 +20,8 @@ func Translate(in *Input, opts Options) *Output {
 // InputFrom reads a consistent store view into an Input. Active canary
 // states become overrides of their group's weights and mirror; when two
 // active canaries drive one group, the first by namespace/name wins.
-// Endpoints are left empty: the store has no typed read of discovered
-// endpoints yet, so the caller (the kube source) fills Input.Endpoints.
+// Endpoints discovered for kube Upstreams (by the Kubernetes source) come
+// from the store's endpoints table.
 func InputFrom(t *store.ReadTxn) *Input {
 	in := &Input{
 		Upstreams:       t.Upstreams(),
@@ -29,6 +29,16 @@ func InputFrom(t *store.ReadTxn) *Input {
 		VirtualServices: t.VirtualServices(),
 		Gateways:        t.Gateways(),
 		Canaries:        t.Canaries(),
+	}
+	if eps := t.AllUpstreamEndpoints(); len(eps) > 0 {
+		in.Endpoints = make(map[string][]Endpoint, len(eps))
+		for id, addrs := range eps {
+			out := make([]Endpoint, len(addrs))
+			for i, a := range addrs {
+				out[i] = Endpoint{Address: a.Address, Port: a.Port, Region: a.Region, Zone: a.Zone, Weight: a.Weight}
+			}
+			in.Endpoints[id] = out
+		}
 	}
 	for _, st := range t.CanaryStates() {
 		if !st.Active {
