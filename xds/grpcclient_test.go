@@ -55,9 +55,6 @@ func grpcResources(v1, v2 string, w1, w2 uint32) *translator.Resources {
 // The real grpc-go xDS client, through this server: named subscriptions
 // for all four types, the 90/10 split, a live change to 50/50, LRS.
 func TestRealGRPCClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real grpc-go xDS client; skipped with -short")
-	}
 	e := start(t)
 	v1, v2 := backend(t), backend(t)
 	if err := e.cache.Update(defaultFleet(grpcResources(v1, v2, 90, 10))); err != nil {
