@@ -140,6 +140,12 @@ func Judge(l Limits, canary, stable Side, metrics []MetricValue) Verdict {
 			hard = append(hard, d)
 		}
 	}
+	if l.MaxLatencyP99 > 0 && !canary.HasP99 {
+		// LRS carries counts, not latencies: say the limit was not judged
+		// rather than pass it silently.
+		v.Checks = append(v.Checks, Check{Name: "maxLatencyP99", Limit: l.MaxLatencyP99.Seconds(), OK: true,
+			Detail: fmt.Sprintf("canary p99 not judged: the provider reports no latency (limit %v; use the metricsService or prometheus provider)", l.MaxLatencyP99)})
+	}
 	if l.MaxLatencyP99 > 0 && canary.HasP99 {
 		ok := canary.P99 <= l.MaxLatencyP99
 		d := fmt.Sprintf("canary p99 %v %s limit %v", canary.P99.Round(time.Microsecond), cmpWord(ok), l.MaxLatencyP99)
