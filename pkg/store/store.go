@@ -165,7 +165,9 @@ func (tx *WriteTxn) Delete(kind string, key Key) error {
 
 // equalObjects compares two API objects ignoring fields that sources and
 // status writers change without changing meaning (resourceVersion,
-// managedFields, status).
+// managedFields, status). A Canary's status is the exception: it is the
+// canary engine's state, and followers serve the weights the leader wrote
+// there, so a change to it is a change.
 func equalObjects(a, b any) bool {
 	ma, okA := a.(metav1.Object)
 	mb, okB := b.(metav1.Object)
@@ -175,7 +177,17 @@ func equalObjects(a, b any) bool {
 	return ma.GetGeneration() == mb.GetGeneration() &&
 		reflect.DeepEqual(ma.GetLabels(), mb.GetLabels()) &&
 		reflect.DeepEqual(ma.GetAnnotations(), mb.GetAnnotations()) &&
-		reflect.DeepEqual(specOf(a), specOf(b))
+		reflect.DeepEqual(specOf(a), specOf(b)) &&
+		equalCanaryStatus(a, b)
+}
+
+func equalCanaryStatus(a, b any) bool {
+	ca, ok := a.(*v1alpha1.Canary)
+	if !ok {
+		return true
+	}
+	cb, ok := b.(*v1alpha1.Canary)
+	return ok && reflect.DeepEqual(ca.Status, cb.Status)
 }
 
 func specOf(o any) any {

@@ -404,3 +404,34 @@ func TestKeysAndOrigins(t *testing.T) {
 		t.Errorf("stored namespace %q, want default", u.Namespace)
 	}
 }
+
+// A Canary's status is the engine's state: followers must see the leader's
+// writes, so unlike other kinds a status change is a change.
+func TestCanaryStatusChangeIsAChange(t *testing.T) {
+	st := New()
+	c := &v1alpha1.Canary{}
+	c.Name, c.Namespace = "myapp", "default"
+	if _, err := st.ReplaceSource("kube", []Entry{{Obj: c}}); err != nil {
+		t.Fatal(err)
+	}
+	gen := st.Generation()
+	same := c.DeepCopy()
+	if _, err := st.ReplaceSource("kube", []Entry{{Obj: same}}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Generation() != gen {
+		t.Fatal("an equal Canary changed the store")
+	}
+	moved := c.DeepCopy()
+	moved.Status.Phase, moved.Status.Weight = v1alpha1.PhaseProgressing, 20
+	if _, err := st.ReplaceSource("kube", []Entry{{Obj: moved}}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Generation() == gen {
+		t.Fatal("a Canary status change did not change the store; followers would miss the leader's weights")
+	}
+	got, _ := st.Read().Canary(Key{Namespace: "default", Name: "myapp"})
+	if got.Status.Weight != 20 {
+		t.Fatalf("stored canary weight = %d, want 20", got.Status.Weight)
+	}
+}
