@@ -45,6 +45,10 @@ type Response struct {
 	Received  time.Time
 	// Nacked says the client rejected it.
 	Nacked bool
+	// Raw holds the response's resources as received (delta: the Any of
+	// each added or changed resource). Shared with the client: read only,
+	// and keep it only as long as needed, it pins the response's bytes.
+	Raw []*anypb.Any
 }
 
 // Config says whom to connect to, as whom, and how.
@@ -60,6 +64,12 @@ type Config struct {
 	// Decode keeps decoded resources for Resource/Resources. Without it
 	// only clusters and listeners are decoded (to follow their names).
 	Decode bool
+	// Lean keeps only what following names needs, for load tests with
+	// thousands of clients: no resources, no decoded messages (Resources
+	// returns nothing; in SotW Names does too, use Count), and clusters'
+	// EDS names are read off the wire instead of decoding each cluster.
+	// Decode is ignored.
+	Lean bool
 }
 
 // Client is one ADS stream.
@@ -87,6 +97,11 @@ type typeState struct {
 	responses int
 	bytes     int
 	lastNack  string
+	// Lean mode: count of resources held; SotW: the dependents of the last
+	// applied response; delta: name -> dependent name ("" for none).
+	count   int
+	leanDep []string
+	held    map[string]string
 }
 
 // Start opens the stream on conn and subscribes like Envoy.
@@ -94,7 +109,7 @@ func Start(ctx context.Context, conn grpc.ClientConnInterface, cfg Config) (*Cli
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Client{cfg: cfg, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}), state: map[string]*typeState{}}
 	for _, t := range Types {
-		c.state[t] = &typeState{resources: map[string]*anypb.Any{}, decoded: map[string]proto.Message{}}
+		c.state[t] = &typeState{resources: map[string]*anypb.Any{}, decoded: map[string]proto.Message{}, held: map[string]string{}}
 	}
 	var err error
 	if cfg.Delta {
@@ -136,16 +151,32 @@ func (c *Client) Version(typeURL string) string {
 	return c.state[typeURL].acked
 }
 
-// Names returns the names of the resources held for a type, sorted.
+// Names returns the names of the resources held for a type, sorted (in
+// Lean SotW mode, nothing: see Count).
 func (c *Client) Names(typeURL string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.state[typeURL].resources))
-	for n := range c.state[typeURL].resources {
+	st := c.state[typeURL]
+	out := make([]string, 0, len(st.resources)+len(st.held))
+	for n := range st.resources {
+		out = append(out, n)
+	}
+	for n := range st.held {
 		out = append(out, n)
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Count returns how many resources of a type the client holds.
+func (c *Client) Count(typeURL string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.state[typeURL]
+	if c.leanType(typeURL) {
+		return st.count
+	}
+	return len(st.resources)
 }
 
 // Resources returns the decoded resources held for a type (Config.Decode,
@@ -197,8 +228,21 @@ func (c *Client) WaitFor(ctx context.Context, cond func(c *Client) bool) error {
 func (c *Client) dependents(typeURL string) (string, []string) {
 	st := c.state[typeURL]
 	var names []string
-	switch typeURL {
-	case ClusterType:
+	switch {
+	case c.cfg.Lean && typeURL == ClusterType:
+		if c.cfg.Delta {
+			for _, n := range st.held {
+				if n != "" {
+					names = append(names, n)
+				}
+			}
+			slices.Sort(names)
+			names = slices.Compact(names)
+		} else {
+			names = st.leanDep
+		}
+		return EndpointType, names
+	case typeURL == ClusterType:
 		for name, m := range st.decoded {
 			cl := m.(*clusterv3.Cluster)
 			if cl.GetType() != clusterv3.Cluster_EDS {
@@ -212,7 +256,7 @@ func (c *Client) dependents(typeURL string) (string, []string) {
 		}
 		slices.Sort(names)
 		return EndpointType, slices.Compact(names)
-	case ListenerType:
+	case typeURL == ListenerType:
 		for _, m := range st.decoded {
 			for _, h := range HCMs(m.(*listenerv3.Listener)) {
 				if rds := h.GetRds(); rds != nil {

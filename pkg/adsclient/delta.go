@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 func (c *Client) startDelta(ctx context.Context, conn grpc.ClientConnInterface) error {
@@ -53,6 +54,12 @@ func (c *Client) onDelta(resp *deltaResp) error {
 		Resources: len(resp.GetResources()), Removed: len(resp.GetRemovedResources()),
 		Bytes: proto.Size(resp), Received: time.Now(),
 	}
+	if len(resp.GetResources()) > 0 {
+		r.Raw = make([]*anypb.Any, len(resp.GetResources()))
+		for i, res := range resp.GetResources() {
+			r.Raw[i] = res.GetResource()
+		}
+	}
 	c.mu.Lock()
 	st, ok := c.state[r.TypeURL]
 	if !ok {
@@ -68,6 +75,13 @@ func (c *Client) onDelta(resp *deltaResp) error {
 	req := &deltaReq{TypeUrl: r.TypeURL, ResponseNonce: r.Nonce}
 	if !nack {
 		for _, res := range resp.GetResources() {
+			if c.leanType(r.TypeURL) {
+				if err := c.leanDelta(st, r.TypeURL, res.GetName(), res.GetResource()); err != nil {
+					nack, msg = true, err.Error()
+					break
+				}
+				continue
+			}
 			name, m, err := c.named(r.TypeURL, res.GetResource())
 			if err == nil && name != res.GetName() {
 				err = fmt.Errorf("resource named %q carries %q", res.GetName(), name)
@@ -90,6 +104,10 @@ func (c *Client) onDelta(resp *deltaResp) error {
 		for _, name := range resp.GetRemovedResources() {
 			delete(st.resources, name)
 			delete(st.decoded, name)
+			delete(st.held, name)
+		}
+		if c.leanType(r.TypeURL) {
+			st.count = len(st.held)
 		}
 		st.version, st.acked, st.nonce = r.Version, r.Version, r.Nonce
 	}
@@ -104,6 +122,10 @@ func (c *Client) onDelta(resp *deltaResp) error {
 				for _, n := range unsub {
 					delete(dep.resources, n)
 					delete(dep.decoded, n)
+					delete(dep.held, n)
+				}
+				if c.leanType(depType) {
+					dep.count = len(dep.held)
 				}
 			}
 		}

@@ -61,6 +61,7 @@ func (c *Client) onSotw(resp *sotwResp) error {
 	r := Response{
 		TypeURL: resp.GetTypeUrl(), Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(),
 		Resources: len(resp.GetResources()), Bytes: proto.Size(resp), Received: time.Now(),
+		Raw: resp.GetResources(),
 	}
 	c.mu.Lock()
 	st, ok := c.state[r.TypeURL]
@@ -77,7 +78,13 @@ func (c *Client) onSotw(resp *sotwResp) error {
 	var decodeErr error
 	resources := map[string]*anypb.Any{}
 	decoded := map[string]proto.Message{}
-	if !nack {
+	lean := c.leanType(r.TypeURL)
+	if !nack && lean {
+		if err := c.leanSotw(st, r.TypeURL, resp.GetResources()); err != nil {
+			nack, msg = true, err.Error()
+		}
+	}
+	if !nack && !lean {
 		for _, a := range resp.GetResources() {
 			name, m, err := c.named(r.TypeURL, a)
 			if err != nil {
@@ -101,7 +108,9 @@ func (c *Client) onSotw(resp *sotwResp) error {
 		req.ErrorDetail = &statuspb.Status{Code: int32(codes.InvalidArgument), Message: msg}
 	} else {
 		st.version, st.acked, st.nonce = r.Version, r.Version, r.Nonce
-		st.resources, st.decoded = resources, decoded
+		if !lean {
+			st.resources, st.decoded = resources, decoded
+		}
 		req.VersionInfo = r.Version
 	}
 	depType, depNames := "", []string(nil)
