@@ -69,6 +69,7 @@ func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 		}
 	}
 	t.sortNames()
+	t.gen++
 	st.mu.Unlock()
 	st.srv.emitNack(nk)
 	return nil
@@ -93,6 +94,11 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	defer st.mu.Unlock()
 	t := st.types[k]
 	if t == nil || !t.requested || st.snap == nil || gated(&st.types, k) {
+		return nil, time.Time{}
+	}
+	// Nothing moved since the last flush that brought the client up to
+	// date: skip the walk over every resource.
+	if v, ok := t.memoized(st.snap); ok && v == t.sentVersion && !t.mustRespond && len(t.notFound) == 0 {
 		return nil, time.Time{}
 	}
 	rs := t.selected(st.snap)
@@ -121,6 +127,7 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	}
 	clear(t.notFound)
 	if len(changed) == 0 && len(removed) == 0 && !t.mustRespond {
+		t.memoize(st.snap, t.sentVersion)
 		return nil, time.Time{}
 	}
 	slices.Sort(removed)
@@ -131,6 +138,7 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 		delete(t.have, n)
 	}
 	published := t.record(st, snapshot.SetVersion(rs), names)
+	t.memoize(st.snap, t.sentVersion)
 	return &discoveryv3.DeltaDiscoveryResponse{
 		SystemVersionInfo: t.sentVersion,
 		Resources:         changed,

@@ -87,8 +87,13 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	if t == nil || !t.requested || st.snap == nil || gated(&st.types, k) {
 		return nil, time.Time{}
 	}
-	rs := t.selected(st.snap)
-	v := snapshot.SetVersion(rs)
+	v, memo := t.memoized(st.snap)
+	var rs []*snapshot.Resource
+	if !memo {
+		rs = t.selected(st.snap)
+		v = snapshot.SetVersion(rs)
+		t.memoize(st.snap, v)
+	}
 	if v == t.nackedVersion {
 		// Never re-send what this node rejected; wait for new content.
 		t.mustRespond = false
@@ -96,6 +101,9 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	}
 	if v == t.sentVersion && !t.mustRespond {
 		return nil, time.Time{}
+	}
+	if memo {
+		rs = t.selected(st.snap)
 	}
 	anys := make([]*anypb.Any, len(rs))
 	names := make([]string, len(rs))

@@ -35,6 +35,17 @@ type typeState struct {
 	nackedVersion string
 	lastNack      *NackStatus
 
+	// gen counts subscription changes. memoKind and memoGen are the
+	// snapshot's version of this kind and gen when memoVersion, the version
+	// of the selected set, was computed: while neither moves the selection
+	// is the same, so a flush (after every ACK, on every publish) need not
+	// walk and hash thousands of resources again to learn there is nothing
+	// to send.
+	gen         uint64
+	memoKind    string
+	memoGen     uint64
+	memoVersion string
+
 	// Delta only: what the client has, name -> version, and names newly
 	// subscribed that must be answered even if they do not exist.
 	have     map[string]string
@@ -65,7 +76,26 @@ func (t *typeState) setNames(names []string) bool {
 		}
 	}
 	t.sortNames()
-	return first || wasWildcard != t.wildcard || !slices.Equal(old, t.sorted)
+	changed := first || wasWildcard != t.wildcard || !slices.Equal(old, t.sorted)
+	if changed {
+		t.gen++
+	}
+	return changed
+}
+
+// memoized returns the version of the selected set when neither the
+// snapshot's resources of this kind nor the subscription changed since it
+// was last computed.
+func (t *typeState) memoized(s *snapshot.Snapshot) (string, bool) {
+	if t.memoVersion == "" || t.memoGen != t.gen || t.memoKind != s.Version(t.kind) {
+		return "", false
+	}
+	return t.memoVersion, true
+}
+
+// memoize records the version of the selected set of s.
+func (t *typeState) memoize(s *snapshot.Snapshot, version string) {
+	t.memoKind, t.memoGen, t.memoVersion = s.Version(t.kind), t.gen, version
 }
 
 func (t *typeState) sortNames() {
