@@ -8,25 +8,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/prototext"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/serin-dev/serin/pkg/adsclient"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/source/kube"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/pkg/webhook"
 	"github.com/serin-dev/serin/snapshot"
-	"github.com/serin-dev/serin/translator"
 )
 
 // TestKubernetes runs serin against a real kube-apiserver and etcd. The
@@ -34,6 +36,7 @@ import (
 // works in its own namespace; the API server restart runs last.
 func TestKubernetes(t *testing.T) {
 	k := startKubeEnv(t)
+	t.Run("ServeBinary", func(t *testing.T) { testKubeServeBinary(t, k) })
 	t.Run("SplitFollowsGroup", func(t *testing.T) { testKubeSplit(t, k) })
 	t.Run("EndpointDiscovery", func(t *testing.T) { testKubeEndpoints(t, k) })
 	t.Run("WebhookRejects", func(t *testing.T) { testKubeWebhook(t, k) })
@@ -42,6 +45,49 @@ func TestKubernetes(t *testing.T) {
 	t.Run("LeaderFailover", func(t *testing.T) { testKubeLeader(t, k) })
 	t.Run("ManifestsApply", func(t *testing.T) { testKubeManifests(t, k) })
 	t.Run("APIServerRestart", func(t *testing.T) { testKubeRestart(t, k) })
+}
+
+// testKubeServeBinary runs the real `serin serve --kube` with leader
+// election against the API server: the canary example's CRs reach a
+// grpc-go xDS client as 90/10, a patch moves the split, and the leader
+// writes each object's status.
+func testKubeServeBinary(t *testing.T, k *kubeEnv) {
+	ns := k.namespace(t, "binary")
+	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
+	k.applyExample(t, ns, v1, v2)
+	user, err := k.env.AddUser(envtest.User{Name: "serin-e2e", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startSerin(t, t.TempDir(), "--kube", "--kubeconfig", kubeconfig, "--namespaces", ns,
+		"--leader-elect", "--leader-election-namespace", ns)
+
+	res := runClient(t, s, "default", "xds:///myapp", 4000)
+	assertBinomial(t, "v2 at 90/10 from CRs", res.Totals["v2"], 4000, 0.10)
+
+	ctx := context.Background()
+	waitFor(t, 20*time.Second, "the leader to write the group's status", func() bool {
+		g, err := k.serin.SerinV1alpha1().UpstreamGroups(ns).Get(ctx, "myapp-upstream-group", metav1.GetOptions{})
+		return err == nil && g.Status.State == v1alpha1.StateAccepted && g.Status.ObservedGeneration == g.Generation
+	})
+	setWeights(t, k, ns, 50, 50)
+	waitFor(t, 10*time.Second, "the patch to reach serin", func() bool {
+		return s.resources(t)["UpstreamGroup "+ns+"/myapp-upstream-group"].State == "Accepted"
+	})
+	waitFor(t, 20*time.Second, "the split to follow the patch", func() bool {
+		r := runClient(t, s, "default", "xds:///myapp", 400)
+		return r.Totals["v2"] > 120
+	})
+	res = runClient(t, s, "default", "xds:///myapp", 4000)
+	assertBinomial(t, "v2 at 50/50 after the patch", res.Totals["v2"], 4000, 0.50)
 }
 
 // setWeights rewrites the example group's weights, as `kubectl edit` would.
@@ -92,22 +138,6 @@ func testKubeSplit(t *testing.T, k *kubeEnv) {
 	assertBinomial(t, "v2 at 50/50", res.Totals["v2"], 4000, 0.50)
 }
 
-// backendOn runs a demo backend on a loopback address other than
-// 127.0.0.1, so that several endpoints can share one port as pods do.
-func backendOn(t *testing.T, ip string, port int, version string) {
-	t.Helper()
-	addr := net.JoinHostPort(ip, fmt.Sprint(port))
-	start(t, "backend "+version+" "+addr, demoBin, "backend", "--addr", addr, "--version", version)
-	waitFor(t, 10*time.Second, "backend "+addr, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-}
-
 func endpointSlice(ns, name string, port int, ips ...string) *discoveryv1.EndpointSlice {
 	s := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: "myapp-v2"}},
@@ -124,32 +154,16 @@ func endpointSlice(ns, name string, port int, ips ...string) *discoveryv1.Endpoi
 	return s
 }
 
-// hostIP returns a non-loopback IPv4 address of this machine: the API
-// server refuses loopback addresses in EndpointSlices.
-func hostIP(t *testing.T) string {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
-			return n.IP.String()
-		}
-	}
-	t.Skip("no non-loopback IPv4 address on this machine: EndpointSlices cannot point at a local backend")
-	return ""
-}
+// Pod addresses for the endpoint-discovery test. The API server refuses
+// loopback addresses in EndpointSlices, so these come from TEST-NET-1
+// (RFC 5737): they are only ever written into EDS, never dialed.
+const podA, podB = "192.0.2.10", "192.0.2.11"
 
 func testKubeEndpoints(t *testing.T, k *kubeEnv) {
 	ctx := context.Background()
 	ns := k.namespace(t, "endpoints")
-	ip := hostIP(t)
-	v1 := startBackend(t, "v1")
-	// Two pods of myapp-v2, as two endpoints on this machine's address.
-	portA, portB := freePort(t), freePort(t)
-	backendOn(t, ip, portA, "v2")
-	backendOn(t, ip, portB, "v2b")
-	k.applyExample(t, ns, v1, 1)
+	const port = 8080
+	k.applyExample(t, ns, 9001, 9002)
 	// myapp-v2 becomes a kube upstream: Service port 80, named grpc.
 	u, err := k.serin.SerinV1alpha1().Upstreams(ns).Get(ctx, "myapp-v2", metav1.GetOptions{})
 	if err != nil {
@@ -168,69 +182,79 @@ func testKubeEndpoints(t *testing.T, k *kubeEnv) {
 	if _, err := k.kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := slices.Create(ctx, endpointSlice(ns, "myapp-v2-a", portA, ip), metav1.CreateOptions{}); err != nil {
+	if _, err := slices.Create(ctx, endpointSlice(ns, "myapp-v2-a", port, podA), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	r := startReplica(t, k, replicaOptions{namespaces: []string{ns}})
 	key := store.Key{Namespace: ns, Name: "myapp-v2"}
 	eps, ok := r.store.Read().UpstreamEndpoints(key)
-	if !ok || len(eps) != 1 || eps[0] != (store.EndpointAddr{Address: ip, Port: uint32(portA), Zone: "zone-0"}) {
+	if !ok || len(eps) != 1 || eps[0] != (store.EndpointAddr{Address: podA, Port: port, Zone: "zone-0"}) {
 		t.Fatalf("store endpoints of %s: %+v %v", key, eps, ok)
 	}
-	if translator.InputFrom(r.store.Read()).Endpoints == nil {
-		t.Skip("the store has the discovered endpoints, but translator.InputFrom does not read them yet " +
-			"(it must set Input.Endpoints from store.ReadTxn.AllUpstreamEndpoints); skipping the data-plane half")
-	}
+	// An Envoy-like client sees the endpoints arrive over EDS, with the
+	// EndpointSlice's zone as locality.
+	c := adsConnect(t, r.serin, adsclient.Config{Node: envoyNode("envoy-kube", "default"), Decode: true})
 	cluster := "myapp-v2_" + ns
-	edsEndpoints := func() int {
-		res := r.cache.Snapshot("default").Get(snapshot.KindEndpoint, cluster)
-		if res == nil {
-			return -1
+	clientEndpoints := func(c *adsclient.Client) []string {
+		m, ok := c.Resources(adsclient.EndpointType)[cluster]
+		if !ok {
+			return nil
 		}
-		return strings.Count(prototext.Format(res.Message), ip)
+		var out []string
+		for _, loc := range m.(*endpointv3.ClusterLoadAssignment).GetEndpoints() {
+			for _, lb := range loc.GetLbEndpoints() {
+				sa := lb.GetEndpoint().GetAddress().GetSocketAddress()
+				out = append(out, fmt.Sprintf("%s:%d@%s", sa.GetAddress(), sa.GetPortValue(), loc.GetLocality().GetZone()))
+			}
+		}
+		sort.Strings(out)
+		return out
 	}
-	waitFor(t, 5*time.Second, "one endpoint in EDS", func() bool { return edsEndpoints() == 1 })
-	res := runClient(t, r.serin, "default", "xds:///myapp", 2000)
-	if res.Totals["v2"] == 0 || res.Totals["v2b"] != 0 {
-		t.Fatalf("before scaling: %+v", res.Totals)
+	want := func(eps ...string) func(*adsclient.Client) bool {
+		return func(c *adsclient.Client) bool { return strings.Join(clientEndpoints(c), ",") == strings.Join(eps, ",") }
 	}
+	waitClient(t, c, "one endpoint over EDS", want(fmt.Sprintf("%s:%d@zone-0", podA, port)))
+	waitClient(t, c, "a complete configuration", complete)
 
 	// Scale up: a second slice with a second ready endpoint. Only EDS changes.
-	snap := r.cache.Snapshot("default")
-	before := map[snapshot.Kind]string{}
-	for kind := snapshot.Kind(0); kind < snapshot.NumKinds; kind++ {
-		before[kind] = snap.Version(kind)
+	before := map[string]int{}
+	for _, typ := range adsclient.Types {
+		before[typ], _ = c.Stats(typ)
 	}
-	if _, err := slices.Create(ctx, endpointSlice(ns, "myapp-v2-b", portB, ip), metav1.CreateOptions{}); err != nil {
+	snap := r.cache.Snapshot("default")
+	versions := map[snapshot.Kind]string{}
+	for kind := snapshot.Kind(0); kind < snapshot.NumKinds; kind++ {
+		versions[kind] = snap.Version(kind)
+	}
+	if _, err := slices.Create(ctx, endpointSlice(ns, "myapp-v2-b", port, podB), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	scaled := time.Now()
-	waitFor(t, 5*time.Second, "two endpoints in EDS", func() bool { return edsEndpoints() == 2 })
+	waitClient(t, c, "two endpoints over EDS", want(fmt.Sprintf("%s:%d@zone-0", podA, port), fmt.Sprintf("%s:%d@zone-0", podB, port)))
 	took := time.Since(scaled)
-	t.Logf("endpoint change -> EDS snapshot in %v", took.Round(time.Millisecond))
+	t.Logf("EndpointSlice created -> client holds the new EDS in %v", took.Round(time.Millisecond))
 	if took > 100*time.Millisecond {
-		t.Errorf("endpoint change took %v to reach the snapshot, want under 100ms", took)
+		t.Errorf("endpoint change took %v to reach the client, want under 100ms", took)
 	}
 	snap = r.cache.Snapshot("default")
-	for kind, v := range before {
+	for kind, v := range versions {
 		changed := snap.Version(kind) != v
 		if changed != (kind == snapshot.KindEndpoint) {
 			t.Errorf("%s version changed=%v after an endpoint-only change", kind, changed)
 		}
 	}
-	res = runClient(t, r.serin, "default", "xds:///myapp", 2000)
-	if res.Totals["v2"] == 0 || res.Totals["v2b"] == 0 {
-		t.Fatalf("after scaling both endpoints should serve: %+v", res.Totals)
+	time.Sleep(200 * time.Millisecond)
+	for _, typ := range adsclient.Types {
+		n, _ := c.Stats(typ)
+		if typ != adsclient.EndpointType && n != before[typ] {
+			t.Errorf("%s: %d responses after an endpoint-only change, want none", typ, n-before[typ])
+		}
 	}
-	// Scale down to the new endpoint only.
+	// Scale down to the second endpoint only.
 	if err := slices.Delete(ctx, "myapp-v2-a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "one endpoint in EDS", func() bool { return edsEndpoints() == 1 })
-	res = runClient(t, r.serin, "default", "xds:///myapp", 2000)
-	if res.Totals["v2"] != 0 || res.Totals["v2b"] == 0 {
-		t.Fatalf("after scaling down: %+v", res.Totals)
-	}
+	waitClient(t, c, "one endpoint over EDS after scaling down", want(fmt.Sprintf("%s:%d@zone-0", podB, port)))
 }
 
 // badVirtualService has a domain that Validate rejects but the CRD schema allows.

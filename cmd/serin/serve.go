@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/serin-dev/serin/pkg/admin"
+	"github.com/serin-dev/serin/pkg/canary"
 	"github.com/serin-dev/serin/pkg/controlplane"
 	"github.com/serin-dev/serin/pkg/source/file"
 	"github.com/serin-dev/serin/pkg/store"
@@ -40,6 +41,7 @@ type serveOptions struct {
 	maxDelay       time.Duration
 	shutdownGrace  time.Duration
 	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
+	kube           kubeServeOptions   // Kubernetes flags (cmd/serin/serve_kube.go)
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -70,6 +72,7 @@ translated configuration over ADS (state-of-the-world and delta) on
 	f.DurationVar(&o.maxDelay, "debounce-max", controlplane.DefaultMaxDelay, "translate at least this often while changes keep coming")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for open requests")
 	addCanaryFlags(f, &o.canary) // canary engine: --state-dir, --prometheus-*
+	addKubeFlags(f, &o.kube)     // --kube, --kubeconfig, --namespaces, --leader-elect, --webhook-*
 	return cmd
 }
 
@@ -85,32 +88,63 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
+	opts := translator.Options{LoadReporting: o.loadReporting}
 	st := store.New()
-	src, err := file.New(o.configDir, st, file.WithLogger(log))
-	if err != nil {
-		return fmt.Errorf("config dir: %w", err)
-	}
-	if err := src.Load(); err != nil {
-		return fmt.Errorf("load %s: %w", o.configDir, err)
-	}
-	for _, fe := range src.Errors() {
-		log.Warn("file not loaded", "err", fe.Error())
+
+	// The source: a watched directory, or the Kubernetes API. Nothing
+	// downstream knows which.
+	var (
+		runSource func(context.Context) error
+		synced    <-chan struct{}
+		k         *kubeServe
+		src       *file.Source
+	)
+	if o.kube.enabled {
+		if k, err = newKubeServe(o.kube, st, log); err != nil {
+			return err
+		}
+		runSource, synced = k.src.Run, k.src.Synced()
+	} else {
+		if src, err = file.New(o.configDir, st, file.WithLogger(log)); err != nil {
+			return fmt.Errorf("config dir: %w", err)
+		}
+		for _, fe := range src.Errors() {
+			log.Warn("file not loaded", "err", fe.Error())
+		}
+		done := make(chan struct{})
+		close(done) // file.New loaded the directory
+		runSource, synced = src.Run, done
 	}
 
 	cache := snapshot.NewCache(snapshot.WithDrain(o.drain), snapshot.WithLogger(log))
 	defer cache.Close()
-	runner := controlplane.New(controlplane.Config{
-		Store:    st,
-		Cache:    cache,
-		Options:  translator.Options{LoadReporting: o.loadReporting},
-		Quiet:    o.quiet,
-		MaxDelay: o.maxDelay,
-		Metrics:  controlplane.NewMetrics(reg),
-		Log:      log,
-	})
+	cpCfg := controlplane.Config{
+		Store: st, Cache: cache, Options: opts,
+		Quiet: o.quiet, MaxDelay: o.maxDelay,
+		Metrics: controlplane.NewMetrics(reg), Log: log,
+	}
+	if k != nil {
+		// Wake the status writer after each translation rather than
+		// waiting for its interval.
+		cpCfg.OnTranslated = func() {
+			if k.status != nil {
+				k.status.Trigger()
+			}
+		}
+	}
+	runner := controlplane.New(cpCfg)
 	reports := runner.Reports()
-	reports.SetExtra(func() []admin.ResourceStatus { return fileErrors(src.Errors()) })
+	if src != nil {
+		reports.SetExtra(func() []admin.ResourceStatus { return fileErrors(src.Errors()) })
+	}
+	if k != nil {
+		if err := k.startStatus(st, reports); err != nil {
+			return err
+		}
+		if err := k.elect(); err != nil {
+			return err
+		}
+	}
 
 	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg), xds.WithNackHandler(func(n xds.Nack) {
 		reports.RecordNack(controlplane.Nack{Node: n.NodeID, TypeURL: n.TypeURL, Version: n.Version, Message: n.Message, Time: n.Time}, n.Objects)
@@ -149,48 +183,72 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	}, reg, token)
 	httpSrv := &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
 
-	// Canary engine (cmd/serin/canary_serve.go): LRS reports and the Envoy
-	// metrics service (registered on gs) feed it; saved rollouts are
-	// restored into the store before the first translation so clients
-	// never see the group's spec weights in between; /api/v1/canaries on
-	// the admin API. File mode: state under --state-dir, always leader.
-	canaryEng, err := newCanaryEngine(ctx, log, o.canary, st, xsrv, gs, adm, nil, nil)
-	if err != nil {
-		xdsLis.Close()
-		adminLis.Close()
-		return fmt.Errorf("canary engine: %w", err)
-	}
-	defer canaryEng.detach()
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	run := func(name string, fn func() error) {
+	errc := make(chan error, 8)
+	run := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := fn(); err != nil {
+			if err := fn(ctx); err != nil {
 				errc <- fmt.Errorf("%s: %w", name, err)
 				cancel()
 			}
 		}()
 	}
-	run("translate", func() error { return runner.Run(ctx) })
-	run("canary", func() error { return canaryEng.Run(ctx) }) // canary engine
-	run("watch", func() error { return src.Run(ctx) })
-	run("xds", func() error {
-		if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			return err
-		}
-		return nil
-	})
-	run("admin", func() error {
+	// Until the first snapshot /readyz answers 503; xDS connections queue
+	// until the gRPC server starts below, after every service (the canary
+	// engine's metrics service too) is registered.
+	run("source", runSource)
+	run("admin", func(context.Context) error {
 		if err := httpSrv.Serve(adminLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	})
+
+	// The first translation waits for the complete initial state (the
+	// informers' sync), and for saved canary rollouts to be restored into
+	// the store, so clients never see a partial configuration or the
+	// group's spec weights in the middle of a rollout.
+	select {
+	case <-synced:
+	case <-ctx.Done():
+	}
+	if ctx.Err() == nil {
+		var canaryStatus canary.StatusStore
+		var isLeader func() bool
+		if k != nil {
+			if canaryStatus, err = k.canaryStatus(); err != nil {
+				cancel()
+				errc <- fmt.Errorf("canary status: %w", err)
+			}
+			isLeader = k.isLeader()
+		}
+		if ctx.Err() == nil {
+			eng, err := newCanaryEngine(ctx, log, o.canary, st, xsrv, gs, adm, canaryStatus, isLeader)
+			if err != nil {
+				cancel()
+				errc <- fmt.Errorf("canary engine: %w", err)
+			} else {
+				defer eng.detach()
+				run("xds", func(context.Context) error {
+					if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+						return err
+					}
+					return nil
+				})
+				run("canary", eng.Run)
+				run("translate", runner.Run)
+				if k != nil {
+					for name, fn := range k.runners(st, opts) {
+						run(name, fn)
+					}
+				}
+			}
+		}
+	}
 
 	select {
 	case <-cache.Ready():

@@ -35,6 +35,10 @@ type Config struct {
 	MaxDelay time.Duration
 	Metrics  *Metrics
 	Log      *slog.Logger
+	// OnTranslated, when set, is called after each translation is
+	// published (e.g. to wake the Kubernetes status writer). It must not
+	// block.
+	OnTranslated func()
 }
 
 // Runner translates on every store change.
@@ -119,4 +123,7 @@ func (r *Runner) translate() {
 		r.cfg.Log.Error("publish snapshot", "err", err)
 	}
 	r.cfg.Log.Debug("translated", "took", took, "reports", len(out.Reports))
+	if r.cfg.OnTranslated != nil {
+		r.cfg.OnTranslated()
+	}
 }
