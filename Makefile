@@ -9,7 +9,7 @@ PKGS      := ./...
 # Each fuzz target runs this long in `make test` (bounded so CI stays fast).
 FUZZTIME  ?= 20s
 
-.PHONY: all build run demo test unit fuzz lint bench generate clean
+.PHONY: all build run demo test unit fuzz lint bench generate verify-generate clean
 
 all: build
 
@@ -25,11 +25,14 @@ run: build
 demo: build
 	hack/demo.sh
 
-## test: vet, unit and end-to-end tests, then each fuzz target for $(FUZZTIME)
-test: lint unit fuzz
+## test: vet, generated files up to date, unit and end-to-end tests (a real
+## kube-apiserver and etcd, a real Prometheus), then each fuzz target for $(FUZZTIME)
+test: lint verify-generate unit fuzz
 
+# The Kubernetes e2e runs kube-apiserver and etcd built from the module
+# proxy by hack/envtest-binaries.sh (cached after the first build).
 unit:
-	$(GO) test -count=1 $(PKGS)
+	KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$$(hack/envtest-binaries.sh)}" $(GO) test -count=1 -timeout 20m $(PKGS)
 
 fuzz:
 	hack/fuzz.sh $(FUZZTIME)
@@ -42,9 +45,13 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) | tee bench.txt
 
-## generate: deepcopy (and CRDs) from the API types
+## generate: deepcopy, CRDs, typed clients and rendered manifests from the API types and the chart
 generate:
-	$(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0 object paths=./pkg/api/...
+	hack/generate.sh
+
+## verify-generate: fail when generated files are out of date (CI runs it)
+verify-generate:
+	hack/verify-generate.sh
 
 clean:
 	rm -rf $(BIN) bench.txt
