@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&noSerin, "no-serin", false, "skip serin (with --baseline: the baseline alone)")
 	fs.StringVar(&cfg.Dir, "dir", "", "generate the configuration here (default: a temporary directory)")
 	fs.StringVar(&jsonOut, "json-out", "", "also append the JSON result lines to this file")
+	fs.StringVar(&cfg.ProfileDir, "profile-dir", "", "save serin's heap (idle clients) and CPU (change phase) profiles here, and serin-load's own CPU profile")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,6 +79,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg.SerinArgs = serinArg
 	if !*quiet {
 		cfg.Log = stderr
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(filepath.Join(cfg.ProfileDir, "serin-load-cpu.pb.gz"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -142,6 +158,8 @@ func printHuman(w io.Writer, r *loadtest.Result) {
 	if r.RSSAfter > 0 {
 		fmt.Fprintf(w, "  serin RSS %.1f MiB -> %.1f MiB idle with clients: %.1f KB per client\n",
 			float64(r.RSSBefore)/(1<<20), float64(r.RSSAfter)/(1<<20), float64(r.RSSPerClient)/1024)
+		fmt.Fprintf(w, "  serin live heap after GC %.1f MiB -> %.1f MiB: %.1f KB per client\n",
+			float64(r.HeapBefore)/(1<<20), float64(r.HeapAfter)/(1<<20), float64(r.HeapPerClient)/1024)
 		fmt.Fprintf(w, "  serin goroutines %d before clients, %d after they left\n", r.GoroutinesBefore, r.GoroutinesAfter)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/serin-dev/serin/pkg/gen"
@@ -33,6 +34,10 @@ type Config struct {
 	// Dir is where the configuration is generated (a temporary directory,
 	// removed afterwards, when empty).
 	Dir string
+	// ProfileDir, when set, receives serin's heap profile with idle
+	// clients (serin-heap.pb.gz) and its CPU profile over the change phase
+	// (serin-cpu.pb.gz), from its admin port's /debug/pprof.
+	ProfileDir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -68,6 +73,11 @@ type Result struct {
 	RSSBefore    int64 `json:"rss_before_bytes,omitempty"`
 	RSSAfter     int64 `json:"rss_after_bytes,omitempty"`
 	RSSPerClient int64 `json:"rss_per_client_bytes,omitempty"`
+	// Server live heap (go_memstats_heap_inuse_bytes right after a GC)
+	// before clients, with idle clients, and the difference per client.
+	HeapBefore    int64 `json:"heap_before_bytes,omitempty"`
+	HeapAfter     int64 `json:"heap_after_bytes,omitempty"`
+	HeapPerClient int64 `json:"heap_per_client_bytes,omitempty"`
 	// Server goroutines before the clients and after they all left.
 	GoroutinesBefore int `json:"goroutines_before,omitempty"`
 	GoroutinesAfter  int `json:"goroutines_after,omitempty"`
@@ -134,6 +144,7 @@ func RunSerin(ctx context.Context, cfg Config) (*Result, error) {
 	defer s.Stop()
 	res := cfg.result("serin")
 	time.Sleep(time.Second) // let the first translation's garbage go
+	res.HeapBefore = s.LiveHeap()
 	if res.RSSBefore, err = RSS(s.Pid()); err != nil {
 		return nil, err
 	}
@@ -141,13 +152,35 @@ func RunSerin(ctx context.Context, cfg Config) (*Result, error) {
 		res.GoroutinesBefore = int(g)
 	}
 	after := func(f *Fleet) error {
+		res.HeapAfter = s.LiveHeap()
+		res.HeapPerClient = (res.HeapAfter - res.HeapBefore) / int64(cfg.Clients)
 		if res.RSSAfter, err = RSS(s.Pid()); err != nil {
 			return err
 		}
 		res.RSSPerClient = (res.RSSAfter - res.RSSBefore) / int64(cfg.Clients)
 		return nil
 	}
-	if err := run(ctx, cfg, s.XDS, d, res, after); err != nil {
+	hooks := hooks{idle: after}
+	if cfg.ProfileDir != "" {
+		hooks.idle = func(f *Fleet) error {
+			if err := after(f); err != nil {
+				return err
+			}
+			return s.Profile("heap", filepath.Join(cfg.ProfileDir, "serin-heap.pb.gz"))
+		}
+		hooks.changing = func() func() {
+			secs := int(float64(cfg.Changes)/cfg.ChangesPerSec) + 2
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if err := s.Profile(fmt.Sprintf("profile?seconds=%d", secs), filepath.Join(cfg.ProfileDir, "serin-cpu.pb.gz")); err != nil {
+					fmt.Fprintf(cfg.Log, "cpu profile: %v\n", err)
+				}
+			}()
+			return func() { <-done }
+		}
+	}
+	if err := run(ctx, cfg, s.XDS, d, res, hooks); err != nil {
 		return res, fmt.Errorf("%w\nserin output:\n%s", err, s.Output())
 	}
 	// Every stream's goroutines end with it: the count returns to where it
@@ -178,11 +211,18 @@ func RunBaseline(ctx context.Context, cfg Config) (*Result, error) {
 	defer b.Stop()
 	fmt.Fprintf(cfg.Log, "go-control-plane: %d virtual services on %s\n", cfg.VirtualServices, b.Addr)
 	res := cfg.result("go-control-plane")
-	return res, run(ctx, cfg, b.Addr, b, res, nil)
+	return res, run(ctx, cfg, b.Addr, b, res, hooks{})
+}
+
+// hooks run at points of a run: idle, once the clients have sat idle;
+// changing, as the changes start (what it returns is called after them).
+type hooks struct {
+	idle     func(*Fleet) error
+	changing func() (after func())
 }
 
 // run connects the fleet, makes the changes and fills res.
-func run(ctx context.Context, cfg Config, addr string, target Target, res *Result, idle func(*Fleet) error) error {
+func run(ctx context.Context, cfg Config, addr string, target Target, res *Result, h hooks) error {
 	tracked := max(1, min(cfg.VirtualServices, cfg.Changes))
 	reg := NewRegistry(tracked)
 	f, err := StartFleet(ctx, FleetConfig{
@@ -201,14 +241,17 @@ func run(ctx context.Context, cfg Config, addr string, target Target, res *Resul
 	}
 	res.ConnectMs = float64(storm.Microseconds()) / 1000
 	fmt.Fprintf(cfg.Log, "%s: %d clients complete in %v\n", res.Server, cfg.Clients, storm.Round(time.Millisecond))
-	if idle != nil {
+	if h.idle != nil {
 		time.Sleep(cfg.Idle)
-		if err := idle(f); err != nil {
+		if err := h.idle(f); err != nil {
 			return err
 		}
 	}
 
 	before := f.Counters()
+	if h.changing != nil {
+		defer h.changing()()
+	}
 	changes, err := makeChanges(ctx, cfg, tracked, target)
 	if err != nil {
 		return err

@@ -149,3 +149,40 @@ func freeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// LiveHeap forces a GC in serin (pprof's heap profile with gc=1) and
+// returns go_memstats_heap_inuse_bytes; 0 when either is unavailable.
+func (s *Serin) LiveHeap() int64 {
+	resp, err := http.Get("http://" + s.Admin + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	v, err := s.Metric("go_memstats_heap_inuse_bytes")
+	if err != nil {
+		return 0
+	}
+	return int64(v)
+}
+
+// Profile saves serin's /debug/pprof/<what> to path.
+func (s *Serin) Profile(what, path string) error {
+	resp, err := http.Get("http://" + s.Admin + "/debug/pprof/" + what)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof %s: %s", what, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
