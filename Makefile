@@ -9,7 +9,7 @@ PKGS      := ./...
 # Each fuzz target runs this long in `make test` (bounded so CI stays fast).
 FUZZTIME  ?= 20s
 
-.PHONY: all build run demo test unit fuzz lint bench generate verify-generate clean
+.PHONY: all build run demo demo-canary demo-bad-release test unit fuzz lint bench generate verify-generate clean
 
 all: build
 
@@ -24,6 +24,14 @@ run: build
 ## demo: serin + gRPC backends v1 and v2 + a proxyless gRPC client printing the live split
 demo: build
 	hack/demo.sh
+
+## demo-canary: the same with a Canary that walks v2 from 1% to 100% (healthy release)
+demo-canary: build
+	CONFIG_DIR=examples/canary-rollout hack/demo.sh
+
+## demo-bad-release: v2 fails 5% of calls; the Canary rolls back at the first step
+demo-bad-release: build
+	CONFIG_DIR=examples/canary-rollout V2_ERROR_RATE=0.05 hack/demo.sh
 
 ## test: vet, generated files up to date, unit and end-to-end tests (a real
 ## kube-apiserver and etcd, a real Prometheus), then each fuzz target for $(FUZZTIME)
