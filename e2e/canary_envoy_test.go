@@ -3,10 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,8 +21,7 @@ import (
 // as HTTP 200 with a grpc-status, so Envoy's upstream_rq_5xx does not see
 // them: latency is what a gRPC bad release shows here.)
 func TestCanaryEnvoyMetricsService(t *testing.T) {
-	envoy, ok := envoyBinary()
-	if !ok {
+	if _, ok := envoyBinary(); !ok {
 		t.Skip("envoy binary not found on PATH or in ENVOY_BIN; the metrics-service path is covered without it by pkg/metrics' Envoy-format fixture test")
 	}
 	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2", "--latency", "300ms")
@@ -36,45 +31,9 @@ func TestCanaryEnvoyMetricsService(t *testing.T) {
     maxStepDuration: 1m
     maxLatencyP99: 100ms
 `))
-	listen := freePort(t)
-	gw := fmt.Sprintf("apiVersion: serin.dev/v1alpha1\nkind: Gateway\nmetadata: {name: gateway-proxy}\nspec: {bindAddress: 127.0.0.1, bindPort: %d, fleet: default}\n", listen)
-	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(gw), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	listen := addGateway(t, dir)
 	s := startSerin(t, dir)
-	raw, err := os.ReadFile("../deploy/envoy/bootstrap.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	xdsPort := s.xds[strings.LastIndexByte(s.xds, ':')+1:]
-	adminPort := freePort(t)
-	boot := strings.NewReplacer(
-		"{address: serin, port_value: 18000}", "{address: 127.0.0.1, port_value: "+xdsPort+"}",
-		"port_value: 9901", fmt.Sprintf("port_value: %d", adminPort),
-		"address: 0.0.0.0", "address: 127.0.0.1",
-	).Replace(string(raw))
-	bootPath := filepath.Join(t.TempDir(), "bootstrap.yaml")
-	if err := os.WriteFile(bootPath, []byte(boot), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	start(t, "envoy", envoy, "-c", bootPath, "--base-id", fmt.Sprint(adminPort), "-l", "warn")
-	waitFor(t, 30*time.Second, "envoy listener", func() bool {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/listeners", adminPort))
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return strings.Contains(b.String(), "gateway-proxy")
-	})
+	startEnvoy(t, s)
 	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", listen),
 		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithAuthority("myapp"))
 	if err != nil {
