@@ -52,6 +52,7 @@ type Server struct {
 	lrsInterval time.Duration
 	metrics     *metrics
 	loads       *LoadStore
+	shared      *shared
 
 	mu      sync.Mutex
 	streams map[int64]*stream
@@ -70,6 +71,7 @@ func New(cache *snapshot.Cache, opts ...Option) (*Server, error) {
 		log:         slog.Default(),
 		lrsInterval: DefaultLoadReportInterval,
 		streams:     map[int64]*stream{},
+		shared:      &shared{},
 		done:        make(chan struct{}),
 	}
 	for _, o := range opts {

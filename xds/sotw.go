@@ -56,7 +56,7 @@ func (st *stream) handleSotW(req *discoveryv3.DiscoveryRequest) error {
 	if !t.requested && req.GetVersionInfo() != "" {
 		t.ackedVersion = req.GetVersionInfo() // what it had from a previous stream
 	}
-	if t.setNames(req.GetResourceNames()) {
+	if t.setNames(req.GetResourceNames(), st.srv.shared) {
 		t.mustRespond = true
 	}
 	st.mu.Unlock()
@@ -110,7 +110,7 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	for i, r := range rs {
 		anys[i], names[i] = r.Any, r.Name
 	}
-	published := t.record(st, v, names)
+	published := t.record(st, v, st.srv.shared.sentNames(k, names))
 	return &discoveryv3.DiscoveryResponse{
 		VersionInfo: v,
 		Resources:   anys,

@@ -63,19 +63,22 @@ func wildcardKind(k snapshot.Kind) bool {
 }
 
 // setNames replaces the subscription (SotW) and reports whether it changed.
-func (t *typeState) setNames(names []string) bool {
+// The names and their set come from sh, shared with streams that asked for
+// the same: SotW never modifies them in place.
+func (t *typeState) setNames(names []string, sh *shared) bool {
 	first := !t.requested
 	t.requested = true
 	wasWildcard, old := t.wildcard, t.sorted
 	t.legacy = len(names) == 0 && wildcardKind(t.kind) && (first || t.legacy)
 	t.wildcard = t.legacy || slices.Contains(names, "*")
-	t.names = map[string]bool{}
+	sorted := make([]string, 0, len(names))
 	for _, n := range names {
 		if n != "*" {
-			t.names[n] = true
+			sorted = append(sorted, n)
 		}
 	}
-	t.sortNames()
+	slices.Sort(sorted)
+	t.sorted, t.names = sh.subscription(t.kind, slices.Compact(sorted))
 	changed := first || wasWildcard != t.wildcard || !slices.Equal(old, t.sorted)
 	if changed {
 		t.gen++
