@@ -150,6 +150,7 @@ func printHuman(w io.Writer, r *loadtest.Result) {
 	l := r.Latency
 	fmt.Fprintf(w, "  change -> ACK (%d pairs, %d missing): min %.1f  median %.1f  p99 %.1f  max %.1f ms\n",
 		l.N, r.Missing, l.Min, l.Median, l.P99, l.Max)
+	fmt.Fprintf(w, "  p99 first half of the changes %.1f ms, second half %.1f ms\n", r.P99FirstHalf, r.P99SecondHalf)
 	fmt.Fprintf(w, "  per client and change: %.0f bytes, %.2f responses; %d route versions seen\n",
 		r.BytesPerClientChange, r.ResponsesPerClientChange, r.RouteVersions)
 	if r.NackingClients > 0 {

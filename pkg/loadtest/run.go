@@ -59,6 +59,10 @@ type Result struct {
 	// Latency: change made -> ACK of a route version containing it, over
 	// every (ACKing client, change) pair.
 	Latency Summary `json:"change_to_ack"`
+	// P99 of the first and the second half of the changes: a growing
+	// backlog shows as a second half much worse than the first.
+	P99FirstHalf  float64 `json:"p99_first_half_ms"`
+	P99SecondHalf float64 `json:"p99_second_half_ms"`
 	// Missing pairs never converged within Settle.
 	Missing int `json:"missing"`
 	// Per client and change during the change phase.
@@ -268,6 +272,11 @@ func run(ctx context.Context, cfg Config, addr string, target Target, res *Resul
 	after := f.Counters()
 	lat, missing := f.Latencies(changes)
 	res.Latency, res.Missing = Summarize(lat), missing
+	if h := len(changes) / 2; h > 0 {
+		first, _ := f.Latencies(changes[:h])
+		second, _ := f.Latencies(changes[h:])
+		res.P99FirstHalf, res.P99SecondHalf = Summarize(first).P99, Summarize(second).P99
+	}
 	res.RouteVersions = reg.Versions()
 	if n := len(changes) * cfg.Clients; n > 0 {
 		res.BytesPerClientChange = float64(after.Bytes-before.Bytes) / float64(n)
