@@ -8,6 +8,11 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 # Each fuzz target runs this long in `make test` (bounded so CI stays fast).
 FUZZTIME  ?= 20s
+# go-control-plane's Envoy protos carry vtprotobuf marshalers behind this
+# build tag: 4x faster than proto.Marshal on serin's snapshots. Exported so
+# the binaries the e2e tests build get it too.
+GOFLAGS   := $(strip $(shell $(GO) env GOFLAGS) -tags=vtprotobuf)
+export GOFLAGS
 
 .PHONY: all build run demo demo-canary demo-bad-release test unit fuzz lint bench generate verify-generate clean
 
@@ -16,6 +21,7 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/serin ./cmd/serin
 	$(GO) build -o $(BIN)/serin-demo ./cmd/serin-demo
+	$(GO) build -o $(BIN)/serin-load ./cmd/serin-load
 
 ## run: serve examples/canary on the defaults (xDS 127.0.0.1:18000, admin 127.0.0.1:19000)
 run: build
@@ -49,9 +55,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-## bench: Go benchmarks, results in bench.txt
-bench:
+## bench: Go benchmarks and a short load run (200 Envoy-like clients, 1,000
+## VirtualServices, 10 weight changes, 5% NACKing, against a bare
+## go-control-plane baseline); results in bench.txt and bench-load.jsonl
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) | tee bench.txt
+	$(BIN)/serin-load --serin-bin $(BIN)/serin --clients 200 --vs 1000 --changes 10 --changes-per-sec 2 \
+	  --nack-fraction 0.05 --baseline --quiet --json-out bench-load.jsonl | tee -a bench.txt
 
 ## generate: deepcopy, CRDs, typed clients and rendered manifests from the API types and the chart
 generate:
@@ -62,4 +72,4 @@ verify-generate:
 	hack/verify-generate.sh
 
 clean:
-	rm -rf $(BIN) bench.txt
+	rm -rf $(BIN) bench.txt bench-load.jsonl
