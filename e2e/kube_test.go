@@ -44,6 +44,7 @@ func TestKubernetes(t *testing.T) {
 	t.Run("CanaryStatusPersists", func(t *testing.T) { testKubeCanaryStatus(t, k) })
 	t.Run("LeaderFailover", func(t *testing.T) { testKubeLeader(t, k) })
 	t.Run("ManifestsApply", func(t *testing.T) { testKubeManifests(t, k) })
+	t.Run("CanaryReleasesPersist", func(t *testing.T) { testKubeReleases(t, k) })
 	t.Run("APIServerRestart", func(t *testing.T) { testKubeRestart(t, k) })
 }
 

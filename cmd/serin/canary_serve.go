@@ -44,11 +44,11 @@ type canaryEngine struct {
 // newCanaryEngine builds the engine on st with the LRS provider fed by
 // xsrv, the metrics service registered on gs and the admin routes on adm,
 // and restores saved rollouts into the store. Call it after the sources
-// have loaded and before the translator's first run. status and isLeader
-// are for Kubernetes mode; nil means file mode (FileStore at --state-dir,
-// always leader).
+// have loaded and before the translator's first run. status, releases and
+// isLeader are for Kubernetes mode; nil means file mode (FileStore at
+// --state-dir, always leader).
 func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions, st *store.Store, xsrv *xds.Server, gs *grpc.Server, adm *admin.Handler,
-	status canary.StatusStore, isLeader func() bool) (*canaryEngine, error) {
+	status canary.StatusStore, releases canary.ReleaseLog, isLeader func() bool) (*canaryEngine, error) {
 	lrs := metrics.NewLRS(nil)
 	detach := lrs.Attach(xsrv.Loads())
 	var msOpts []metrics.MetricsServiceOption
@@ -61,6 +61,7 @@ func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions
 		Store:     st,
 		Providers: map[string]metrics.Provider{lrs.Name(): lrs, ms.Name(): ms},
 		Status:    status,
+		Releases:  releases,
 		IsLeader:  isLeader,
 		Log:       log,
 	}
@@ -73,13 +74,15 @@ func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions
 		cfg.Providers[p.Name()], cfg.Queries = p, p
 	}
 	switch {
-	case o.stateDir != "":
+	case o.stateDir != "" && (cfg.Status == nil || cfg.Releases == nil):
 		fs, err := canary.NewFileStore(o.stateDir)
 		if err != nil {
 			detach()
 			return nil, fmt.Errorf("--state-dir: %w", err)
 		}
-		cfg.Releases = fs
+		if cfg.Releases == nil {
+			cfg.Releases = fs
+		}
 		if cfg.Status == nil {
 			cfg.Status = fs
 		}

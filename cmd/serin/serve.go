@@ -218,16 +218,20 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	}
 	if ctx.Err() == nil {
 		var canaryStatus canary.StatusStore
+		var canaryReleases canary.ReleaseLog
 		var isLeader func() bool
 		if k != nil {
 			if canaryStatus, err = k.canaryStatus(); err != nil {
 				cancel()
 				errc <- fmt.Errorf("canary status: %w", err)
+			} else if canaryReleases, err = k.releaseLog(); err != nil {
+				cancel()
+				errc <- fmt.Errorf("canary releases: %w", err)
 			}
 			isLeader = k.isLeader()
 		}
 		if ctx.Err() == nil {
-			eng, err := newCanaryEngine(ctx, log, o.canary, st, xsrv, gs, adm, canaryStatus, isLeader)
+			eng, err := newCanaryEngine(ctx, log, o.canary, st, xsrv, gs, adm, canaryStatus, canaryReleases, isLeader)
 			if err != nil {
 				cancel()
 				errc <- fmt.Errorf("canary engine: %w", err)

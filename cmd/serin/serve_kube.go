@@ -92,6 +92,11 @@ func (k *kubeServe) canaryStatus() (canary.StatusStore, error) {
 	return kube.NewCanaryStatus(k.cfg)
 }
 
+// releaseLog keeps each Canary's release history in a ConfigMap it owns.
+func (k *kubeServe) releaseLog() (canary.ReleaseLog, error) {
+	return kube.NewReleaseLog(k.cfg)
+}
+
 // isLeader is nil (always leader) without leader election.
 func (k *kubeServe) isLeader() func() bool {
 	if k.elector == nil {
