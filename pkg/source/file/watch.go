@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -67,6 +68,12 @@ func (s *Source) Run(ctx context.Context) error {
 				rootTicker = time.NewTicker(rootPollInterval)
 				rootPoll = rootTicker.C
 				continue
+			}
+			if ev.Has(fsnotify.Remove | fsnotify.Rename) {
+				// inotify drops the watch of a removed or renamed directory
+				// (and of everything under it): forget them, so a directory
+				// re-created under the same name is watched again.
+				forgetWatches(watched, ev.Name)
 			}
 			if ev.Has(fsnotify.Create) {
 				if info, err := os.Stat(ev.Name); err == nil && info.IsDir() {
@@ -132,6 +139,17 @@ func (s *Source) syncWatches(w *fsnotify.Watcher, watched map[string]bool) {
 	for d := range watched {
 		if !now[d] {
 			_ = w.Remove(d)
+			delete(watched, d)
+		}
+	}
+}
+
+// forgetWatches drops path and every watched directory below it.
+func forgetWatches(watched map[string]bool, path string) {
+	path = filepath.Clean(path)
+	prefix := path + string(filepath.Separator)
+	for d := range watched {
+		if d == path || strings.HasPrefix(d, prefix) {
 			delete(watched, d)
 		}
 	}

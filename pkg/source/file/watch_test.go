@@ -187,3 +187,29 @@ func TestWatchDirectoryRemovedAndRecreated(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "b.yaml"), upstreamYAML("b", 3))
 	eventually(t, st, "a:2@a.yaml b:3@b.yaml")
 }
+
+// A subdirectory replaced within one debounce window (rm -rf sub; cp -r
+// new sub) is watched again: later edits in it are not lost.
+func TestWatchReplacedSubdirectory(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "team")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(sub, "a.yaml"), upstreamYAML("a", 1))
+	_, st := watch(t, dir, WithDebounce(50*time.Millisecond, 500*time.Millisecond))
+	eventually(t, st, "a:1@a.yaml")
+
+	if err := os.RemoveAll(sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(sub, "a.yaml"), upstreamYAML("a", 2))
+	eventually(t, st, "a:2@a.yaml")
+
+	time.Sleep(200 * time.Millisecond)
+	writeFile(t, filepath.Join(sub, "a.yaml"), upstreamYAML("a", 3))
+	eventually(t, st, "a:3@a.yaml")
+}
