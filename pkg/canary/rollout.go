@@ -128,12 +128,23 @@ func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) {
 	if r.release.Release != r.status.Release {
 		r.release = Release{}
 	}
-	// The counters' start is the saved step start; what happened before
-	// this process started is not in its providers, so the window counts
-	// from their first data after it (a subset of the step, never another
-	// step's traffic).
-	r.marks = [2]metrics.Mark{{Time: r.stepStart}, {Time: r.stepStart}}
-	r.marked = true
+	// The window restarts at the takeover. This replica's providers have
+	// been ingesting reports all along (LRS is attached whether or not it
+	// leads), so their totals hold earlier steps, earlier releases and
+	// stable traffic from long before: a mark without a baseline would
+	// judge the step on all of it. What the step did before the takeover
+	// is not known here; the step start is kept for maxStepDuration and
+	// the step's pause. A step entered less than Settle ago is marked by
+	// mark() once it has settled, as usual.
+	r.marked = false
+	if p := e.provider(r); p == nil {
+		// measure says the provider is missing.
+		r.marks = [2]metrics.Mark{{Time: now}, {Time: now}}
+		r.marked = true
+	} else if !now.Before(r.stepStart.Add(e.cfg.Settle)) {
+		r.marks = [2]metrics.Mark{p.Mark(r.canaryT, now), p.Mark(r.stableT, now)}
+		r.marked = true
+	}
 	switch r.status.Phase {
 	case v1alpha1.PhasePending, v1alpha1.PhaseMirroring, v1alpha1.PhaseProgressing, v1alpha1.PhasePromoting:
 		r.nextCheck = now.Add(r.interval)
