@@ -90,3 +90,45 @@ func TestNackIsNotResent(t *testing.T) {
 	bad.ack(r, nil)
 	bad.quiet(200 * time.Millisecond)
 }
+
+// Envoy keeps error_detail and the rejected nonce on every later request of
+// the type until a new response comes, e.g. when its EDS subscription
+// changes after a NACK. That is one rejection: one metric increment, one
+// hook call; the subscription change itself is still served.
+func TestRepeatedErrorDetailCountsOneNack(t *testing.T) {
+	e := start(t)
+	update(t, e, app(90, 10))
+	c := e.sotw(t, node("envoy-1", "default", ""))
+	c.request(cds, nil, "")
+	r := c.expect(cds)
+	clusters := resourceNames(r.GetResources())
+	c.request(eds, clusters, "")
+	c.ack(r, nil)
+	c.expect(eds)
+	c.request(eds, clusters, "bad endpoint")
+	// Same nonce, same error, one cluster fewer: a subscription change.
+	c.request(eds, clusters[:1], "bad endpoint")
+	r = c.expect(eds)
+	if got := resourceNames(r.GetResources()); !slices.Equal(got, clusters[:1]) {
+		t.Errorf("EDS after the subscription change = %v, want %v", got, clusters[:1])
+	}
+	c.ack(r, clusters[:1])
+
+	select {
+	case n := <-e.nacks:
+		if n.TypeURL != eds || n.Message != "bad endpoint" {
+			t.Errorf("nack = %+v", n)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no NACK hook call")
+	}
+	select {
+	case n := <-e.nacks:
+		t.Errorf("second NACK hook call for the same response: %+v", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+	var m dto.Metric
+	if err := e.srv.metrics.nacks.WithLabelValues("endpoint").Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("serin_xds_nacks_total{type=endpoint} = %v, want 1", m.GetCounter().GetValue())
+	}
+}

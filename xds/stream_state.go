@@ -161,6 +161,14 @@ func (t *typeState) ackOrNack(nonce string, errMsg *string, now time.Time) (nack
 	if nonce != t.sentNonce {
 		return nil, false
 	}
+	if !t.inFlight {
+		// The response was answered already. Envoy keeps error_detail (and
+		// the nonce) on every later request of the type until a new
+		// response arrives, e.g. when its EDS subscription changes after a
+		// NACK: that is the same rejection, not a new one, and counting it
+		// again would inflate the metric, the log and the onNack hook.
+		return nil, true
+	}
 	t.inFlight = false
 	if errMsg == nil {
 		t.ackedVersion = t.sentVersion
