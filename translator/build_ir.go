@@ -52,8 +52,19 @@ func BuildIR(in *Input, opts Options) (*IR, []Report) {
 	if in == nil {
 		in = &Input{}
 	}
+	c := newCompiler(in, opts)
+	c.compileUpstreams()
+	c.compileGroups()
+	c.compileCanaries()
+	c.compileVirtualServices()
+	c.compileGateways()
+	ir := c.assembleFleets()
+	return ir, c.rep.reports()
+}
+
+func newCompiler(in *Input, opts Options) *compiler {
 	n := len(in.Upstreams) + len(in.UpstreamGroups) + len(in.VirtualServices) + len(in.Gateways) + len(in.Canaries)
-	c := &compiler{
+	return &compiler{
 		in:         in,
 		opts:       opts,
 		rep:        newReporter(n),
@@ -62,13 +73,6 @@ func BuildIR(in *Input, opts Options) (*IR, []Report) {
 		vsByKey:    make(map[key]*vsEntry, len(in.VirtualServices)),
 		referenced: make(map[string]*Cluster, len(in.Upstreams)),
 	}
-	c.compileUpstreams()
-	c.compileGroups()
-	c.compileCanaries()
-	c.compileVirtualServices()
-	c.compileGateways()
-	ir := c.assembleFleets()
-	return ir, c.rep.reports()
 }
 
 // objects sorts a kind's objects by namespace/name and opens a report for

@@ -21,7 +21,11 @@ const (
 // Emit turns an IR into Envoy resources per fleet. It is a pure function of
 // the IR. Messages may be shared between resources and fleets (a cluster
 // served to two fleets is one message): treat the result as immutable.
-func Emit(ir *IR) map[string]*Resources {
+func Emit(ir *IR) map[string]*Resources { return emit(ir, nil) }
+
+// emit is Emit taking unchanged messages from m when it is not nil (see
+// memo in incremental_emit.go).
+func emit(ir *IR, m *memo) map[string]*Resources {
 	out := make(map[string]*Resources, len(ir.Fleets))
 	n := 0
 	for _, f := range ir.Fleets {
@@ -29,7 +33,7 @@ func Emit(ir *IR) map[string]*Resources {
 	}
 	built := make(map[*Cluster]*builtCluster, n)
 	for _, f := range ir.Fleets {
-		out[f.Name] = emitFleet(f, built)
+		out[f.Name] = emitFleet(f, built, m)
 	}
 	return out
 }
@@ -41,7 +45,7 @@ type builtCluster struct {
 	origin    [1]ObjectRef
 }
 
-func emitFleet(f *Fleet, built map[*Cluster]*builtCluster) *Resources {
+func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 	nAPI := 0
 	for _, vh := range f.VirtualHosts {
 		nAPI += len(vh.APIListeners)
@@ -63,7 +67,7 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster) *Resources {
 	for _, c := range f.Clusters {
 		b, ok := built[c]
 		if !ok {
-			b = &builtCluster{cluster: buildCluster(c), endpoints: buildEndpoints(c), origin: [1]ObjectRef{c.Upstream}}
+			b = m.cluster(c)
 			built[c] = b
 		}
 		r.Clusters = append(r.Clusters, b.cluster)
@@ -76,17 +80,17 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster) *Resources {
 	// route configurations and its API listeners' ones.
 	vhs := make([]*routev3.VirtualHost, len(f.VirtualHosts))
 	for i, vh := range f.VirtualHosts {
-		pb := buildVirtualHost(vh)
+		pb := m.virtualHost(f.Name, vh)
 		vhs[i] = pb
 		for _, d := range vh.APIListeners {
-			r.APIListeners = append(r.APIListeners, buildAPIListener(d))
-			r.Routes = append(r.Routes, buildSingleRouteConfig(d, pb))
+			r.APIListeners = append(r.APIListeners, m.apiListener(d))
+			r.Routes = append(r.Routes, m.singleRouteConfig(f.Name, d, pb))
 			add(len(originListener)+len(d), vh.Origins[:1:1])
 			add(len(originRoute)+len(d), vh.Origins)
 		}
 	}
 	for _, l := range f.Listeners {
-		r.Listeners = append(r.Listeners, buildListener(l))
+		r.Listeners = append(r.Listeners, m.listener(f.Name, l))
 		// Both lists are sorted by name: walk them together.
 		vs := make([]*routev3.VirtualHost, len(l.VirtualHosts))
 		j := 0
@@ -96,7 +100,7 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster) *Resources {
 			}
 			vs[i] = vhs[j]
 		}
-		r.Routes = append(r.Routes, buildRouteConfig(l.Name, vs))
+		r.Routes = append(r.Routes, m.routeConfig(f.Name, l.Name, vs))
 		add(len(originListener)+len(l.Name), []ObjectRef{l.Gateway})
 		add(len(originRoute)+len(l.Name), listenerOrigins(l))
 	}

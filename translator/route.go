@@ -37,22 +37,28 @@ func (c *compiler) compileVirtualServices() {
 		*e = vsEntry{key: k, ref: objRef(v1alpha1.KindVirtualService, k), rep: reps[i], name: resourceName(k)}
 		c.vss = append(c.vss, e)
 		c.vsByKey[k] = e
-		if c.rep.rejectAll(e.rep, vs.Validate()) {
-			continue
-		}
-		p := problems{rep: c.rep, i: e.rep}
-		e.domains = domainsIR(&p, vs.Spec.VirtualHost.Domains)
-		e.origins = []ObjectRef{e.ref}
-		routes := vs.Spec.VirtualHost.Routes
-		e.routes = make([]*Route, 0, len(routes))
-		for j := range routes {
-			e.routes = append(e.routes, c.routeIR(&p, e, j, &routes[j]))
-		}
-		if len(e.origins) > 2 {
-			sort.Slice(e.origins[1:], func(a, b int) bool { return refLess(e.origins[1+a], e.origins[1+b]) })
-		}
-		e.ok = !p.rejected()
+		c.compileVirtualService(e, vs)
 	}
+}
+
+// compileVirtualService validates one VirtualService and resolves its
+// routes, reporting at e.rep.
+func (c *compiler) compileVirtualService(e *vsEntry, vs *v1alpha1.VirtualService) {
+	if c.rep.rejectAll(e.rep, vs.Validate()) {
+		return
+	}
+	p := problems{rep: c.rep, i: e.rep}
+	e.domains = domainsIR(&p, vs.Spec.VirtualHost.Domains)
+	e.origins = []ObjectRef{e.ref}
+	routes := vs.Spec.VirtualHost.Routes
+	e.routes = make([]*Route, 0, len(routes))
+	for j := range routes {
+		e.routes = append(e.routes, c.routeIR(&p, e, j, &routes[j]))
+	}
+	if len(e.origins) > 2 {
+		sort.Slice(e.origins[1:], func(a, b int) bool { return refLess(e.origins[1+a], e.origins[1+b]) })
+	}
+	e.ok = !p.rejected()
 }
 
 // domainsIR checks what Validate leaves to Envoy: control characters, and

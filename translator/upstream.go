@@ -20,14 +20,20 @@ func (c *compiler) compileUpstreams() {
 		e := &entries[i]
 		*e = upstreamEntry{key: k, ref: objRef(v1alpha1.KindUpstream, k)}
 		c.upstreams[k] = e
-		if c.rep.rejectAll(reps[i], u.Validate()) {
-			continue
-		}
-		p := problems{rep: c.rep, i: reps[i]}
-		e.cluster = c.clusterIR(&p, e, &u.Spec)
-		if p.rejected() {
-			e.cluster = nil
-		}
+		c.compileUpstream(e, u, reps[i])
+	}
+}
+
+// compileUpstream validates one Upstream, reporting at rep, and builds its
+// cluster unless it is rejected.
+func (c *compiler) compileUpstream(e *upstreamEntry, u *v1alpha1.Upstream, rep int32) {
+	if c.rep.rejectAll(rep, u.Validate()) {
+		return
+	}
+	p := problems{rep: c.rep, i: rep}
+	e.cluster = c.clusterIR(&p, e, &u.Spec)
+	if p.rejected() {
+		e.cluster = nil
 	}
 }
 

@@ -31,39 +31,45 @@ func (c *compiler) compileGroups() {
 		e := &entries[i]
 		*e = groupEntry{key: k, ref: objRef(v1alpha1.KindUpstreamGroup, k)}
 		c.groups[k] = e
-		if c.rep.rejectAll(reps[i], g.Validate()) {
-			continue
+		c.compileGroup(e, g, reps[i])
+	}
+}
+
+// compileGroup resolves one UpstreamGroup, reporting at rep.
+func (c *compiler) compileGroup(e *groupEntry, g *v1alpha1.UpstreamGroup, rep int32) {
+	k := e.key
+	if c.rep.rejectAll(rep, g.Validate()) {
+		return
+	}
+	p := problems{rep: c.rep, i: rep}
+	ds := g.Spec.Destinations
+	var weights map[string]uint32 // nil: the spec's
+	ov, hasOverride := c.in.Overrides[k.String()]
+	if hasOverride && len(ov.Weights) > 0 {
+		var total uint64
+		for i := range ds {
+			total += uint64(ov.Weights[refKey(ds[i].Destination.Upstream, k.ns).String()])
 		}
-		p := problems{rep: c.rep, i: reps[i]}
-		ds := g.Spec.Destinations
-		var weights map[string]uint32 // nil: the spec's
-		ov, hasOverride := c.in.Overrides[k.String()]
-		if hasOverride && len(ov.Weights) > 0 {
-			var total uint64
-			for i := range ds {
-				total += uint64(ov.Weights[refKey(ds[i].Destination.Upstream, k.ns).String()])
-			}
-			if total > 0 {
-				weights = ov.Weights
-			} else {
-				p.warn("spec.destinations", "the weights of Canary "+ov.Canary+" name no destination of this group with a positive weight; using the spec's weights")
-			}
+		if total > 0 {
+			weights = ov.Weights
+		} else {
+			p.warn("spec.destinations", "the weights of Canary "+ov.Canary+" name no destination of this group with a positive weight; using the spec's weights")
 		}
-		clusters, notes, fail := c.split(&p, "spec.destinations", ds, k.ns, weights)
-		e.notes = notes
-		if fail != "" {
-			p.reject("spec.destinations", fail)
-			continue
-		}
-		e.ok, e.clusters = true, clusters
-		if hasOverride && ov.Mirror != nil {
-			if cl, why := c.reference(ov.Mirror.Upstream, k.ns); cl != nil {
-				e.mirror = &Mirror{Cluster: cl.Name, PerMillion: perMillion(ov.Mirror.Percentage)}
-			} else {
-				msg := "mirror of Canary " + ov.Canary + ": " + why + "; mirror dropped"
-				p.warn("", msg)
-				e.notes = append(e.notes, msg)
-			}
+	}
+	clusters, notes, fail := c.split(&p, "spec.destinations", ds, k.ns, weights)
+	e.notes = notes
+	if fail != "" {
+		p.reject("spec.destinations", fail)
+		return
+	}
+	e.ok, e.clusters = true, clusters
+	if hasOverride && ov.Mirror != nil {
+		if cl, why := c.reference(ov.Mirror.Upstream, k.ns); cl != nil {
+			e.mirror = &Mirror{Cluster: cl.Name, PerMillion: perMillion(ov.Mirror.Percentage)}
+		} else {
+			msg := "mirror of Canary " + ov.Canary + ": " + why + "; mirror dropped"
+			p.warn("", msg)
+			e.notes = append(e.notes, msg)
 		}
 	}
 }

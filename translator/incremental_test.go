@@ -1,0 +1,424 @@
+package translator_test
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/gen"
+	"github.com/serin-dev/serin/translator"
+)
+
+// world is a mutable configuration that hands out inputs the way the store
+// does: sorted, and the same pointer for an object that did not change.
+type world struct {
+	rng       *rand.Rand
+	upstreams map[string]*v1alpha1.Upstream
+	groups    map[string]*v1alpha1.UpstreamGroup
+	vss       map[string]*v1alpha1.VirtualService
+	gateways  map[string]*v1alpha1.Gateway
+	canaries  map[string]*v1alpha1.Canary
+	overrides map[string]translator.GroupOverride
+	endpoints map[string][]translator.Endpoint
+	next      int
+}
+
+func newWorld(seed uint64, services int) *world {
+	w := &world{
+		rng:       rand.New(rand.NewPCG(seed, 7)),
+		upstreams: map[string]*v1alpha1.Upstream{},
+		groups:    map[string]*v1alpha1.UpstreamGroup{},
+		vss:       map[string]*v1alpha1.VirtualService{},
+		gateways:  map[string]*v1alpha1.Gateway{},
+		canaries:  map[string]*v1alpha1.Canary{},
+		overrides: map[string]translator.GroupOverride{},
+		endpoints: map[string][]translator.Endpoint{},
+		next:      services,
+	}
+	for _, s := range gen.Services(gen.Config{VirtualServices: services}) {
+		w.addService(s)
+	}
+	// A kube upstream, used by service 0's group.
+	w.upstreams["default/kube-a"] = &v1alpha1.Upstream{
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-a", Namespace: "default"},
+		Spec:       v1alpha1.UpstreamSpec{Kube: &v1alpha1.KubeUpstream{ServiceName: "a", ServicePort: 8080}},
+	}
+	w.endpoints["default/kube-a"] = []translator.Endpoint{{Address: "10.9.0.1", Zone: "z1"}}
+	if g := w.groups["default/"+gen.Name(0)]; g != nil {
+		g = g.DeepCopy()
+		g.Spec.Destinations = append(g.Spec.Destinations, v1alpha1.WeightedDestination{
+			Destination: v1alpha1.Destination{Upstream: v1alpha1.ResourceRef{Name: "kube-a"}}, Weight: 5})
+		w.groups["default/"+gen.Name(0)] = g
+	}
+	// Service 1's domain is also claimed by an extra VirtualService.
+	if services > 1 {
+		v := w.vss["default/"+gen.Name(1)].DeepCopy()
+		v.Name = "zz-dup"
+		w.vss["default/zz-dup"] = v
+	}
+	if seed%2 == 0 { // two fleets, one selecting a few services
+		w.gateways["default/gw"] = &v1alpha1.Gateway{ObjectMeta: metav1.ObjectMeta{Name: "gw", Namespace: "default"}}
+		w.gateways["default/edge"] = &v1alpha1.Gateway{
+			ObjectMeta: metav1.ObjectMeta{Name: "edge", Namespace: "default"},
+			Spec: v1alpha1.GatewaySpec{Fleet: "edge", BindPort: 9000, VirtualServices: []v1alpha1.ResourceRef{
+				{Name: gen.Name(0)}, {Name: gen.Name(2)}, {Name: "missing"}}},
+		}
+	}
+	w.canaries["default/c0"] = &v1alpha1.Canary{
+		ObjectMeta: metav1.ObjectMeta{Name: "c0", Namespace: "default"},
+		Spec: v1alpha1.CanarySpec{
+			UpstreamGroup: v1alpha1.ResourceRef{Name: gen.Name(0)},
+			Stable:        v1alpha1.ResourceRef{Name: gen.Name(0) + "-v1"},
+			Canary:        v1alpha1.ResourceRef{Name: gen.Name(0) + "-v2"},
+		},
+	}
+	return w
+}
+
+func (w *world) addService(s gen.Service) {
+	w.upstreams["default/"+s.Stable.Name] = s.Stable
+	w.upstreams["default/"+s.Canary.Name] = s.Canary
+	w.groups["default/"+s.Group.Name] = s.Group
+	w.vss["default/"+s.VirtualService.Name] = s.VirtualService
+}
+
+func sortedValues[P any](m map[string]P) []P {
+	out := make([]P, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+// input is what InputFrom would build: new maps each time.
+func (w *world) input() *translator.Input {
+	in := &translator.Input{
+		Upstreams:       sortedValues(w.upstreams),
+		UpstreamGroups:  sortedValues(w.groups),
+		VirtualServices: sortedValues(w.vss),
+		Gateways:        sortedValues(w.gateways),
+		Canaries:        sortedValues(w.canaries),
+	}
+	if len(w.overrides) > 0 {
+		in.Overrides = maps.Clone(w.overrides)
+	}
+	if len(w.endpoints) > 0 {
+		in.Endpoints = map[string][]translator.Endpoint{}
+		for k, v := range w.endpoints {
+			in.Endpoints[k] = slices.Clone(v)
+		}
+	}
+	return in
+}
+
+func pick[P any](rng *rand.Rand, m map[string]P) (string, P) {
+	keys := slices.Sorted(maps.Keys(m))
+	k := keys[rng.IntN(len(keys))]
+	return k, m[k]
+}
+
+// edit makes one random change and says what it was.
+func (w *world) edit() string {
+	r := w.rng
+	if len(w.vss) < 2 || len(w.upstreams) < 2 {
+		w.addService(gen.Services(gen.Config{VirtualServices: w.next + 1})[w.next])
+		w.next++
+		return "add service"
+	}
+	switch r.IntN(12) {
+	case 0, 1, 2: // weight change
+		k, g := pick(r, w.groups)
+		g = g.DeepCopy()
+		d := r.IntN(len(g.Spec.Destinations))
+		g.Spec.Destinations[d].Weight = int64(r.IntN(4) * 10) // sometimes all zero: rejected
+		w.groups[k] = g
+		return "weight " + k
+	case 3: // add a service
+		w.addService(gen.Services(gen.Config{VirtualServices: w.next + 1})[w.next])
+		w.next++
+		return "add service"
+	case 4: // remove a VirtualService
+		k, _ := pick(r, w.vss)
+		delete(w.vss, k)
+		return "remove vs " + k
+	case 5: // remove or add an upstream
+		if r.IntN(2) == 0 {
+			k, _ := pick(r, w.upstreams)
+			delete(w.upstreams, k)
+			return "remove upstream " + k
+		}
+		s := gen.Services(gen.Config{VirtualServices: w.next + 1})[w.next]
+		w.next++
+		w.upstreams["default/"+s.Stable.Name] = s.Stable
+		return "add upstream"
+	case 6: // endpoints
+		eps := []translator.Endpoint{{Address: fmt.Sprintf("10.9.0.%d", r.IntN(5)+1), Zone: "z" + fmt.Sprint(r.IntN(2))}}
+		if r.IntN(4) == 0 {
+			delete(w.endpoints, "default/kube-a")
+		} else {
+			w.endpoints["default/kube-a"] = eps
+		}
+		return "endpoints"
+	case 7: // canary override
+		id := "default/" + gen.Name(r.IntN(3))
+		switch r.IntN(3) {
+		case 0:
+			delete(w.overrides, id)
+		default:
+			name := strings.TrimPrefix(id, "default/")
+			ov := translator.GroupOverride{Canary: "default/c0", Weights: map[string]uint32{
+				"default/" + name + "-v1": uint32(r.IntN(3) * 50), "default/" + name + "-v2": uint32(r.IntN(3) * 50)}}
+			if r.IntN(2) == 0 {
+				ov.Mirror = &v1alpha1.Mirror{Upstream: v1alpha1.ResourceRef{Name: name + "-v2"}, Percentage: float64(r.IntN(50))}
+			}
+			w.overrides[id] = ov
+		}
+		return "override " + id
+	case 8: // a VirtualService turns rejected or back
+		k, v := pick(r, w.vss)
+		v = v.DeepCopy()
+		if v.Spec.VirtualHost.Domains[0] == "" {
+			v.Spec.VirtualHost.Domains[0] = strings.TrimPrefix(k, "default/") + ".example.com"
+		} else {
+			v.Spec.VirtualHost.Domains[0] = ""
+		}
+		w.vss[k] = v
+		return "vs rejected toggle " + k
+	case 9: // route contents change
+		k, v := pick(r, w.vss)
+		v = v.DeepCopy()
+		rt := &v.Spec.VirtualHost.Routes[0]
+		rt.Matchers = []v1alpha1.Matcher{{Prefix: fmt.Sprintf("/p%d", r.IntN(3))}}
+		if o := rt.Options; o != nil && o.Shadowing != nil {
+			o.Shadowing.Percentage = float64(r.IntN(100))
+		}
+		w.vss[k] = v
+		return "route edit " + k
+	case 10: // a static host changes, or an upstream is rejected
+		k, u := pick(r, w.upstreams)
+		u = u.DeepCopy()
+		if s := u.Spec.Static; s != nil {
+			if r.IntN(3) == 0 {
+				s.Hosts[0].Port = 0 // rejected
+			} else {
+				s.Hosts[0].Port = uint32(8000 + r.IntN(3))
+			}
+		}
+		w.upstreams[k] = u
+		return "upstream edit " + k
+	default: // a gateway or canary edit, or nothing at all
+		if len(w.gateways) > 0 && r.IntN(2) == 0 {
+			k, g := pick(r, w.gateways)
+			g = g.DeepCopy()
+			g.Spec.BindPort = uint32(9000 + r.IntN(2))
+			w.gateways[k] = g
+			return "gateway " + k
+		}
+		return "nothing"
+	}
+}
+
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
+func marshalAll[M proto.Message](t *testing.T, ms []M) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(ms))
+	for i, m := range ms {
+		b, err := deterministic.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// sameOutput fails unless got marshals to exactly want's bytes, with equal
+// origins and reports.
+func sameOutput(t *testing.T, step string, got, want *translator.Output) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Reports, want.Reports) {
+		for i := range min(len(got.Reports), len(want.Reports)) {
+			if !reflect.DeepEqual(got.Reports[i], want.Reports[i]) {
+				t.Fatalf("%s: report %d:\n got %+v\nwant %+v", step, i, got.Reports[i], want.Reports[i])
+			}
+		}
+		t.Fatalf("%s: %d reports, want %d", step, len(got.Reports), len(want.Reports))
+	}
+	if !slices.Equal(slices.Sorted(maps.Keys(got.Fleets)), slices.Sorted(maps.Keys(want.Fleets))) {
+		t.Fatalf("%s: fleets %v, want %v", step, slices.Sorted(maps.Keys(got.Fleets)), slices.Sorted(maps.Keys(want.Fleets)))
+	}
+	for name, w := range want.Fleets {
+		g := got.Fleets[name]
+		for _, c := range []struct {
+			kind      string
+			got, want [][]byte
+		}{
+			{"clusters", marshalAll(t, g.Clusters), marshalAll(t, w.Clusters)},
+			{"endpoints", marshalAll(t, g.Endpoints), marshalAll(t, w.Endpoints)},
+			{"listeners", marshalAll(t, g.Listeners), marshalAll(t, w.Listeners)},
+			{"api listeners", marshalAll(t, g.APIListeners), marshalAll(t, w.APIListeners)},
+			{"routes", marshalAll(t, g.Routes), marshalAll(t, w.Routes)},
+		} {
+			if len(c.got) != len(c.want) {
+				t.Fatalf("%s: fleet %s: %d %s, want %d", step, name, len(c.got), c.kind, len(c.want))
+			}
+			for i := range c.got {
+				if !bytes.Equal(c.got[i], c.want[i]) {
+					t.Fatalf("%s: fleet %s: %s[%d] differs", step, name, c.kind, i)
+				}
+			}
+		}
+		if !reflect.DeepEqual(g.Origins, w.Origins) {
+			t.Fatalf("%s: fleet %s: origins differ", step, name)
+		}
+	}
+}
+
+// TestTranslatorMatchesTranslate: after every random edit, the stateful
+// Translator's output is byte for byte the pure Translate's.
+func TestTranslatorMatchesTranslate(t *testing.T) {
+	patched, steps := 0, 0
+	for seed := uint64(0); seed < 16; seed++ {
+		w := newWorld(seed, 3+int(seed%5))
+		opts := translator.Options{LoadReporting: seed%3 == 0}
+		tr := translator.NewTranslator()
+		sameOutput(t, "start", tr.Translate(w.input(), opts), translator.Translate(w.input(), opts))
+		for i := range 60 {
+			what := w.edit()
+			in := w.input()
+			got := tr.Translate(in, opts)
+			step := fmt.Sprintf("seed %d step %d (%s, patched %v)", seed, i, what, tr.Patched)
+			sameOutput(t, step, got, translator.Translate(w.input(), opts))
+			steps++
+			if tr.Patched {
+				patched++
+			}
+		}
+	}
+	t.Logf("%d of %d edits took the incremental path", patched, steps)
+	if patched < steps/4 {
+		t.Errorf("only %d of %d edits were patched", patched, steps)
+	}
+}
+
+// withGroupWeight returns in with group i's second destination weighted w,
+// as the store would after one weight change: one new group pointer.
+func withGroupWeight(in *translator.Input, i int, w int64) *translator.Input {
+	groups := slices.Clone(in.UpstreamGroups)
+	g := groups[i].DeepCopy()
+	g.Spec.Destinations[1].Weight = w
+	groups[i] = g
+	out := *in
+	out.UpstreamGroups = groups
+	return &out
+}
+
+// identical counts the messages of b that are the same pointer as a's.
+func identical[M comparable](a, b []M) (same int, differ []int) {
+	for i := range b {
+		if i < len(a) && a[i] == b[i] {
+			same++
+		} else {
+			differ = append(differ, i)
+		}
+	}
+	return same, differ
+}
+
+// TestTranslatorReusesMessages: after a weight change only the changed
+// service's route configurations are new messages; after an endpoints
+// change only its assignment is.
+func TestTranslatorReusesMessages(t *testing.T) {
+	in := gen.Input(gen.Config{VirtualServices: 50})
+	kube := &v1alpha1.Upstream{
+		ObjectMeta: metav1.ObjectMeta{Name: "zz-kube", Namespace: "default"},
+		Spec:       v1alpha1.UpstreamSpec{Kube: &v1alpha1.KubeUpstream{ServiceName: "k", ServicePort: 80}},
+	}
+	in.Upstreams = append(in.Upstreams, kube)
+	g := in.UpstreamGroups[7].DeepCopy()
+	g.Spec.Destinations = append(g.Spec.Destinations, v1alpha1.WeightedDestination{
+		Destination: v1alpha1.Destination{Upstream: v1alpha1.ResourceRef{Name: "zz-kube"}}, Weight: 1})
+	in.UpstreamGroups[7] = g
+	in.Endpoints = map[string][]translator.Endpoint{"default/zz-kube": {{Address: "10.8.0.1"}}}
+	opts := translator.Options{LoadReporting: true}
+
+	tr := translator.NewTranslator()
+	before := tr.Translate(in, opts).Fleets["default"]
+
+	in = withGroupWeight(in, 10, 55)
+	after := tr.Translate(in, opts).Fleets["default"]
+	if !tr.Patched {
+		t.Fatal("a weight change took the full path")
+	}
+	for _, c := range []struct {
+		kind   string
+		n      int
+		differ []int
+	}{
+		{"clusters", len(after.Clusters), second(identical(before.Clusters, after.Clusters))},
+		{"endpoints", len(after.Endpoints), second(identical(before.Endpoints, after.Endpoints))},
+		{"listeners", len(after.Listeners), second(identical(before.Listeners, after.Listeners))},
+		{"api listeners", len(after.APIListeners), second(identical(before.APIListeners, after.APIListeners))},
+	} {
+		if len(c.differ) > 0 {
+			t.Errorf("weight change: %d of %d %s are new messages", len(c.differ), c.n, c.kind)
+		}
+	}
+	var newRoutes []string
+	_, differ := identical(before.Routes, after.Routes)
+	for _, i := range differ {
+		newRoutes = append(newRoutes, after.Routes[i].Name)
+	}
+	if want := []string{"gateway-proxy_default", gen.Domain(10)}; !slices.Equal(newRoutes, want) {
+		t.Errorf("weight change: new route configurations %v, want %v", newRoutes, want)
+	}
+
+	before = after
+	in2 := *in
+	in2.Endpoints = map[string][]translator.Endpoint{"default/zz-kube": {{Address: "10.8.0.2"}}}
+	after = tr.Translate(&in2, opts).Fleets["default"]
+	if !tr.Patched {
+		t.Fatal("an endpoints change took the full path")
+	}
+	if _, d := identical(before.Routes, after.Routes); len(d) > 0 {
+		t.Errorf("endpoints change: %d route configurations are new", len(d))
+	}
+	if _, d := identical(before.Clusters, after.Clusters); len(d) > 0 {
+		t.Errorf("endpoints change: %d clusters are new", len(d))
+	}
+	if _, d := identical(before.Endpoints, after.Endpoints); len(d) != 1 || after.Endpoints[d[0]].ClusterName != "zz-kube_default" {
+		t.Errorf("endpoints change: new assignments at %v, want only zz-kube_default's", d)
+	}
+
+	// A full translation (a new VirtualService) still reuses what did not change.
+	before = after
+	in3 := in2
+	svc := gen.Services(gen.Config{VirtualServices: 51})[50]
+	in3.VirtualServices = append(slices.Clone(in2.VirtualServices), svc.VirtualService)
+	after = tr.Translate(&in3, opts).Fleets["default"]
+	if tr.Patched {
+		t.Fatal("adding a VirtualService was patched")
+	}
+	if same, _ := identical(before.Clusters, after.Clusters); same != len(before.Clusters) {
+		t.Errorf("full path: %d of %d clusters reused", same, len(before.Clusters))
+	}
+	if same, _ := identical(before.APIListeners, after.APIListeners); same != len(before.APIListeners) {
+		t.Errorf("full path: %d of %d API listeners reused", same, len(before.APIListeners))
+	}
+	if same, _ := identical(before.Routes, after.Routes); same != len(before.Routes)-1 { // the gateway's changed
+		t.Errorf("full path: %d of %d route configurations reused", same, len(before.Routes))
+	}
+}
+
+func second[A, B any](_ A, b B) B { return b }
