@@ -70,6 +70,9 @@ type Engine struct {
 	byCluster map[string][]*rollout
 	wasLeader bool
 	followAt  time.Time
+	// retryAt holds Canaries whose saved status or release history could
+	// not be read, until their next attempt.
+	retryAt map[string]time.Time
 
 	ops     chan op
 	gates   chan gateResult
@@ -114,7 +117,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	return &Engine{
 		cfg: cfg, log: cfg.Log.With("component", "canary"),
-		rollouts: map[string]*rollout{}, byCluster: map[string][]*rollout{},
+		rollouts: map[string]*rollout{}, byCluster: map[string][]*rollout{}, retryAt: map[string]time.Time{},
 		ops: make(chan op), gates: make(chan gateResult, 64), stopped: make(chan struct{}),
 		reported: map[reportKey]time.Time{}, wake: make(chan struct{}, 1),
 		views: map[string]View{},
@@ -167,7 +170,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case !e.wasLeader:
 			// Just elected: forget what a follower knew and resume from
 			// the saved status.
-			e.rollouts, e.byCluster = map[string]*rollout{}, map[string][]*rollout{}
+			e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, map[string][]*rollout{}, map[string]time.Time{}
 			e.wasLeader = true
 			e.sync(ctx, now)
 		default:

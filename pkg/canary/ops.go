@@ -118,7 +118,9 @@ func (e *Engine) apply(ctx context.Context, o op) opReply {
 		if phase != v1alpha1.PhaseRolledBack && phase != v1alpha1.PhaseFailed {
 			return conflict()
 		}
-		e.start(ctx, r, now, "retry of "+r.status.Release+" "+by)
+		if err := e.start(ctx, r, now, "retry of "+r.status.Release+" "+by); err != nil {
+			return opReply{view: e.viewOf(r), err: err}
+		}
 	default:
 		return opReply{err: fmt.Errorf("unknown operation %q", o.what)}
 	}

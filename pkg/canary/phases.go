@@ -12,10 +12,21 @@ import (
 )
 
 // start begins a release: the canary gets nothing until the pre-rollout
-// gates pass.
-func (e *Engine) start(ctx context.Context, r *rollout, now time.Time, why string) {
+// gates pass. It changes nothing when the release log cannot be read: a
+// release is never numbered without knowing the previous ones.
+func (e *Engine) start(ctx context.Context, r *rollout, now time.Time, why string) error {
+	list, err := e.cfg.Releases.Releases(r.key)
+	if err != nil {
+		return fmt.Errorf("read the release history of %s: %w", r.id, err)
+	}
+	e.begin(ctx, r, now, why, list)
+	return nil
+}
+
+// begin starts a release numbered after list, the Canary's releases.
+func (e *Engine) begin(ctx context.Context, r *rollout, now time.Time, why string, list []Release) {
 	number := 1
-	if list, err := e.cfg.Releases.Releases(r.key); err == nil && len(list) > 0 {
+	if len(list) > 0 {
 		number = list[len(list)-1].Number + 1
 	}
 	r.release = Release{Number: number, Release: releaseID(r.obj), Spec: *r.obj.Spec.DeepCopy(), Started: now, Decisions: []v1alpha1.CanaryDecision{}}

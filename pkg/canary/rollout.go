@@ -78,11 +78,18 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 			continue
 		}
 		if r == nil {
+			if at, ok := e.retryAt[id]; ok && now.Before(at) {
+				continue
+			}
 			r = &rollout{key: key, id: id, gates: map[string]*gate{}}
 			e.prepare(r, c)
+			if err := e.adopt(ctx, r, now); err != nil {
+				e.retryLater(id, now, err)
+				continue
+			}
+			delete(e.retryAt, id)
 			e.rollouts[id] = r
 			e.index(r, true)
-			e.adopt(ctx, r, now)
 			continue
 		}
 		oldRelease := releaseID(r.obj)
@@ -90,7 +97,14 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 		e.prepare(r, c)
 		e.index(r, true)
 		if releaseID(r.obj) != oldRelease {
-			e.start(ctx, r, now, "new release "+releaseID(r.obj)+" (spec.canary changed)")
+			if err := e.start(ctx, r, now, "new release "+releaseID(r.obj)+" (spec.canary changed)"); err != nil {
+				// The old release is over either way; its state stays
+				// served until the new one can start (adopt, next sync).
+				e.index(r, false)
+				delete(e.rollouts, id)
+				e.retryLater(id, now, err)
+				continue
+			}
 		} else if !terminal(r.status.Phase) && r.status.Step >= int32(len(r.weights)) {
 			e.enterStep(ctx, r, now, int32(len(r.weights)-1), "steps changed")
 		}
@@ -101,20 +115,44 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 			e.forget(ctx, r)
 		}
 	}
+	for id := range e.retryAt {
+		if !seen[id] {
+			delete(e.retryAt, id)
+		}
+	}
+}
+
+// loadRetry is how long a Canary whose saved status or release history
+// could not be read waits before the next attempt.
+const loadRetry = time.Second
+
+// retryLater leaves a Canary unmanaged until loadRetry has passed: the
+// store keeps whatever it serves (what this replica mirrored as a
+// follower, or nothing) and the saved status is not touched.
+func (e *Engine) retryLater(id string, now time.Time, err error) {
+	e.log.Error("cannot read the saved canary status or release history; keeping the served state and retrying", "canary", id, "retry", loadRetry, "err", err)
+	e.retryAt[id] = now.Add(loadRetry)
 }
 
 // adopt resumes a saved rollout of the same release or starts a new one.
-func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) {
+// When the saved status or the release history cannot be read it changes
+// nothing and returns the error: starting over would drop a live rollout
+// to 0% and overwrite its saved status.
+func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) error {
 	saved, err := e.cfg.Status.Load(ctx, r.key)
 	if err != nil {
-		e.log.Error("load canary state; starting the release over", "canary", r.id, "err", err)
+		return fmt.Errorf("load the saved status: %w", err)
 	}
-	if list, err := e.cfg.Releases.Releases(r.key); err == nil && len(list) > 0 {
-		r.release = list[len(list)-1]
+	list, err := e.cfg.Releases.Releases(r.key)
+	if err != nil {
+		return fmt.Errorf("read the release history: %w", err)
 	}
 	if saved == nil || saved.Release != releaseID(r.obj) || saved.Phase == "" {
-		e.start(ctx, r, now, "new release "+releaseID(r.obj))
-		return
+		e.begin(ctx, r, now, "new release "+releaseID(r.obj), list)
+		return nil
+	}
+	if len(list) > 0 {
+		r.release = list[len(list)-1]
 	}
 	r.status = *saved
 	r.lastSaved = encode(saved)
@@ -152,6 +190,7 @@ func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) {
 	e.log.Info("canary resumed", "canary", r.id, "phase", r.status.Phase, "step", r.status.Step, "weight", r.status.Weight, "stepStart", r.stepStart)
 	e.writeState(r)
 	e.publish(r)
+	return nil
 }
 
 // forget drops a deleted Canary: its override goes, the group's spec
