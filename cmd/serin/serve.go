@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -166,10 +167,13 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	gs := xds.NewGRPCServer()
 	xsrv.Register(gs)
 
+	// Ready once the first snapshot is served, and no longer once shutdown
+	// begins, so that load balancers stop sending new proxies here first.
+	var stopping atomic.Bool
 	ready := func() bool {
 		select {
 		case <-cache.Ready():
-			return true
+			return !stopping.Load()
 		default:
 			return false
 		}
@@ -186,14 +190,25 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 8)
+	// The first error ends the process; later ones (usually caused by the
+	// first) are logged.
+	var (
+		errOnce  sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		if err != firstErr {
+			log.Error("after the first error", "err", err)
+		}
+		cancel()
+	}
 	run := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := fn(ctx); err != nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
-				cancel()
+				fail(fmt.Errorf("%s: %w", name, err))
 			}
 		}()
 	}
@@ -216,41 +231,50 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	case <-synced:
 	case <-ctx.Done():
 	}
-	if ctx.Err() == nil {
-		var canaryStatus canary.StatusStore
-		var canaryReleases canary.ReleaseLog
-		var isLeader func() bool
+	// The canary engine restores saved rollouts into the store, then the
+	// gRPC server (with the engine's metrics service registered) and the
+	// translation loop start.
+	detach := func() {}
+	defer func() { detach() }()
+	startPipeline := func() error {
+		var (
+			status   canary.StatusStore
+			releases canary.ReleaseLog
+			isLeader func() bool
+		)
 		if k != nil {
-			if canaryStatus, err = k.canaryStatus(); err != nil {
-				cancel()
-				errc <- fmt.Errorf("canary status: %w", err)
-			} else if canaryReleases, err = k.releaseLog(); err != nil {
-				cancel()
-				errc <- fmt.Errorf("canary releases: %w", err)
+			var err error
+			if status, err = k.canaryStatus(); err != nil {
+				return fmt.Errorf("canary status: %w", err)
+			}
+			if releases, err = k.releaseLog(); err != nil {
+				return fmt.Errorf("canary releases: %w", err)
 			}
 			isLeader = k.isLeader()
 		}
-		if ctx.Err() == nil {
-			eng, err := newCanaryEngine(ctx, log, o.canary, st, xsrv, gs, adm, canaryStatus, canaryReleases, isLeader)
-			if err != nil {
-				cancel()
-				errc <- fmt.Errorf("canary engine: %w", err)
-			} else {
-				defer eng.detach()
-				run("xds", func(context.Context) error {
-					if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-						return err
-					}
-					return nil
-				})
-				run("canary", eng.Run)
-				run("translate", runner.Run)
-				if k != nil {
-					for name, fn := range k.runners(st, opts) {
-						run(name, fn)
-					}
-				}
+		eng, err := newCanaryEngine(ctx, log, o.canary, st, xsrv, gs, adm, status, releases, isLeader)
+		if err != nil {
+			return fmt.Errorf("canary engine: %w", err)
+		}
+		detach = eng.detach
+		run("xds", func(context.Context) error {
+			if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				return err
 			}
+			return nil
+		})
+		run("canary", eng.Run)
+		run("translate", runner.Run)
+		if k != nil {
+			for name, fn := range k.runners(st, opts) {
+				run(name, fn)
+			}
+		}
+		return nil
+	}
+	if ctx.Err() == nil {
+		if err := startPipeline(); err != nil {
+			fail(err)
 		}
 	}
 
@@ -261,6 +285,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
+	stopping.Store(true)
 
 	// ADS streams never end on their own: end them first so GracefulStop
 	// only waits for in-flight handlers.
@@ -276,25 +301,27 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	defer scancel()
 	_ = httpSrv.Shutdown(sctx)
 	wg.Wait()
-	close(errc)
-	return <-errc
+	return firstErr
 }
 
 // nackStands keeps a recorded NACK on an object while the node is still
-// connected and has not been sent a later version of that type.
-func nackStands(x *xds.Server) func(controlplane.Nack) bool {
-	return func(n controlplane.Nack) bool {
+// connected and has not been sent a later version of that type. The nodes
+// are indexed once per read of the reports.
+func nackStands(x *xds.Server) func() func(controlplane.Nack) bool {
+	return func() func(controlplane.Nack) bool {
+		type key struct{ node, typeURL string }
+		current := map[key]string{} // the NACKed version that still stands
 		for _, ns := range x.Nodes() {
-			if ns.ID != n.Node {
-				continue
-			}
 			for _, ts := range ns.Types {
-				if ts.TypeURL == n.TypeURL && ts.LastNack != nil && ts.LastNack.Version == n.Version && ts.SentVersion == n.Version {
-					return true
+				if ts.LastNack != nil && ts.SentVersion == ts.LastNack.Version {
+					current[key{ns.ID, ts.TypeURL}] = ts.LastNack.Version
 				}
 			}
 		}
-		return false
+		return func(n controlplane.Nack) bool {
+			v, ok := current[key{n.Node, n.TypeURL}]
+			return ok && v == n.Version
+		}
 	}
 }
 

@@ -35,9 +35,10 @@ type Reports struct {
 	// nacks by object, then by node+"\x00"+typeURL.
 	nacks map[translator.ObjectRef]map[string]Nack
 	extra func() []admin.ResourceStatus
-	// live tells whether a recorded NACK still stands (the node is
-	// connected and has not been sent a later version of that type).
-	live func(Nack) bool
+	// live returns a check of whether a recorded NACK still stands (the
+	// node is connected and has not been sent a later version of that
+	// type). It is called once per read, so it can index the nodes once.
+	live func() func(Nack) bool
 }
 
 // NewReports returns an empty set.
@@ -52,9 +53,10 @@ func (r *Reports) SetExtra(fn func() []admin.ResourceStatus) {
 	r.extra = fn
 }
 
-// SetLive installs the check that drops NACKs that no longer stand. Without
-// one, a NACK stands until ClearNacks.
-func (r *Reports) SetLive(fn func(Nack) bool) {
+// SetLive installs the check that drops NACKs that no longer stand; fn is
+// called once per read and returns the check for that read. Without one, a
+// NACK stands until ClearNacks.
+func (r *Reports) SetLive(fn func() func(Nack) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.live = fn
@@ -110,11 +112,12 @@ func (r *Reports) ClearNacks(node, typeURL string) {
 
 // Nacks returns the NACKs attributed to one object, oldest first.
 func (r *Reports) Nacks(o translator.ObjectRef) []Nack {
+	live := r.prune()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]Nack, 0, len(r.nacks[o]))
 	for _, n := range r.nacks[o] {
-		if r.live == nil || r.live(n) {
+		if live(n) {
 			out = append(out, n)
 		}
 	}
@@ -124,24 +127,47 @@ func (r *Reports) Nacks(o translator.ObjectRef) []Nack {
 
 // Get returns one object's report with its NACKs folded in.
 func (r *Reports) Get(o translator.ObjectRef) (translator.Report, bool) {
+	live := r.prune()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	i, ok := r.index[o]
 	if !ok {
 		return translator.Report{}, false
 	}
-	return r.withNacks(r.reports[i]), true
+	return r.withNacks(r.reports[i], live), true
+}
+
+// prune forgets the NACKs that no longer stand, so the bookkeeping does not
+// grow with every node that ever connected, and returns the check it used.
+func (r *Reports) prune() func(Nack) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.live == nil {
+		return func(Nack) bool { return true }
+	}
+	live := r.live()
+	for o, m := range r.nacks {
+		for k, n := range m {
+			if !live(n) {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			delete(r.nacks, o)
+		}
+	}
+	return live
 }
 
 // withNacks folds NACKs into a report; callers hold mu.
-func (r *Reports) withNacks(rep translator.Report) translator.Report {
+func (r *Reports) withNacks(rep translator.Report, live func(Nack) bool) translator.Report {
 	m := r.nacks[rep.ObjectRef]
 	if len(m) == 0 {
 		return rep
 	}
 	keys := make([]string, 0, len(m))
 	for k, n := range m {
-		if r.live == nil || r.live(n) {
+		if live(n) {
 			keys = append(keys, k)
 		}
 	}
@@ -173,6 +199,7 @@ func shortType(typeURL string) string {
 
 // List renders every object's state for the admin API, NACKs folded in.
 func (r *Reports) List() []admin.ResourceStatus {
+	live := r.prune()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := make([]admin.ResourceStatus, 0, len(r.reports))
@@ -180,7 +207,7 @@ func (r *Reports) List() []admin.ResourceStatus {
 		out = append(out, r.extra()...)
 	}
 	for _, rep := range r.reports {
-		rep = r.withNacks(rep)
+		rep = r.withNacks(rep, live)
 		out = append(out, admin.ResourceStatus{
 			Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name,
 			State: string(rep.State), Reason: rep.Reason, Origin: r.origins[rep.ObjectRef],
