@@ -33,8 +33,11 @@ type gate struct {
 }
 
 type gateResult struct {
-	id   string
-	key  string
+	id  string
+	key string
+	// gate is the gate the call was made for: keys repeat (a new release,
+	// a resumed step, a reset on leadership), answers must not.
+	gate *gate
 	ok   bool
 	msg  string
 	step int32
@@ -54,11 +57,12 @@ func (e *Engine) gatesPass(r *rollout, typ v1alpha1.WebhookType, now time.Time) 
 		g := r.gates[key]
 		switch {
 		case g == nil:
-			r.gates[key] = &gate{}
+			g = &gate{}
+			r.gates[key] = g
 			id, step := r.id, r.status.Step
 			e.call(r, h, WebhookPayload{Reason: string(typ) + " gate"}, func(ok bool, msg string) {
 				select {
-				case e.gates <- gateResult{id: id, key: key, ok: ok, msg: msg, step: step}:
+				case e.gates <- gateResult{id: id, key: key, gate: g, ok: ok, msg: msg, step: step}:
 				case <-e.stopped:
 				}
 			})
@@ -81,8 +85,8 @@ func (e *Engine) gateDone(ctx context.Context, res gateResult) {
 		return
 	}
 	g := r.gates[res.key]
-	if g == nil || res.step != r.status.Step {
-		return
+	if g == nil || g != res.gate || res.step != r.status.Step {
+		return // an answer to a call of an earlier gate with the same key
 	}
 	g.done, g.ok, g.msg = true, res.ok, res.msg
 	if !res.ok {
