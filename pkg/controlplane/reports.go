@@ -39,7 +39,15 @@ type Reports struct {
 	// node is connected and has not been sent a later version of that
 	// type). It is called once per read, so it can index the nodes once.
 	live func() func(Nack) bool
+	// liveCheck is the last check live returned, reused for liveTTL so that
+	// a status pass asking for every object's NACKs indexes the nodes once.
+	liveCheck func(Nack) bool
+	liveAt    time.Time
 }
+
+// liveTTL bounds how stale a NACK's "still stands" answer may be: well
+// under the status writer's 1 s pass, far above one pass's duration.
+const liveTTL = 100 * time.Millisecond
 
 // NewReports returns an empty set.
 func NewReports() *Reports {
@@ -60,6 +68,7 @@ func (r *Reports) SetLive(fn func() func(Nack) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.live = fn
+	r.liveCheck = nil
 }
 
 // SetTranslation replaces the reports with a new translation's.
@@ -145,7 +154,11 @@ func (r *Reports) prune() func(Nack) bool {
 	if r.live == nil {
 		return func(Nack) bool { return true }
 	}
+	if r.liveCheck != nil && time.Since(r.liveAt) < liveTTL {
+		return r.liveCheck
+	}
 	live := r.live()
+	r.liveCheck, r.liveAt = live, time.Now()
 	for o, m := range r.nacks {
 		for k, n := range m {
 			if !live(n) {

@@ -47,6 +47,7 @@ func TestReportsFoldNacksUntilTheyNoLongerStand(t *testing.T) {
 	// envoy-1 moved on (ACKed a later version or left): its NACKs are
 	// dropped and forgotten; envoy-2's stays.
 	standing["envoy-1"] = false
+	time.Sleep(liveTTL)
 	if n := r.Nacks(vs); len(n) != 1 || n[0].Node != "envoy-2" {
 		t.Fatalf("Nacks(myapp) = %+v, want only envoy-2's", n)
 	}
@@ -57,6 +58,7 @@ func TestReportsFoldNacksUntilTheyNoLongerStand(t *testing.T) {
 		t.Errorf("g = %s %q, want its own Warning only", got.State, got.Reason)
 	}
 	standing["envoy-2"] = false
+	time.Sleep(liveTTL)
 	if got, _ := r.Get(vs); got.State != v1alpha1.StateAccepted {
 		t.Errorf("myapp = %s %q, want Accepted once no NACK stands", got.State, got.Reason)
 	}

@@ -130,6 +130,9 @@ func (w *StatusWriter) Trigger() {
 
 // Run writes status until ctx ends (leadership lost or shutdown).
 func (w *StatusWriter) Run(ctx context.Context) error {
+	// Another replica may have led (and written other statuses) since this
+	// one last did: forget what it wrote then.
+	w.written = map[types.UID]v1alpha1.ResourceStatus{}
 	tick := time.NewTicker(w.cfg.Interval)
 	defer tick.Stop()
 	for {
@@ -152,6 +155,17 @@ func (w *StatusWriter) Run(ctx context.Context) error {
 // sync writes every status that differs from what the object carries.
 func (w *StatusWriter) sync(ctx context.Context) {
 	txn := w.cfg.Store.Read()
+	seen := map[types.UID]bool{}
+	defer func() {
+		if ctx.Err() != nil {
+			return
+		}
+		for uid := range w.written {
+			if !seen[uid] {
+				delete(w.written, uid) // deleted objects
+			}
+		}
+	}()
 	for _, rep := range w.cfg.Reports.List() {
 		if rep.Kind == v1alpha1.KindCanary || !isKind(rep.Kind) {
 			continue
@@ -161,6 +175,7 @@ func (w *StatusWriter) sync(ctx context.Context) {
 		if !ok {
 			continue // deleted, or not (yet) in the cache
 		}
+		seen[uid] = true
 		want := w.desired(txn, rep)
 		if equalStatus(cur, &want) {
 			w.written[uid] = want
