@@ -45,6 +45,9 @@ type Config struct {
 type Runner struct {
 	cfg     Config
 	reports *Reports
+	// tr keeps the last translation so that the next one redoes only what
+	// changed and hands back unchanged messages as the same pointers.
+	tr *translator.Translator
 }
 
 // New returns a runner; call Run to start it.
@@ -58,7 +61,7 @@ func New(cfg Config) *Runner {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Runner{cfg: cfg, reports: NewReports()}
+	return &Runner{cfg: cfg, reports: NewReports(), tr: translator.NewTranslator()}
 }
 
 // Reports returns the per-object results, NACKs included.
@@ -110,7 +113,7 @@ func (r *Runner) translate() {
 	start := time.Now()
 	txn := r.cfg.Store.Read()
 	in := translator.InputFrom(txn)
-	out := translator.Translate(in, r.cfg.Options)
+	out := r.tr.Translate(in, r.cfg.Options)
 	took := time.Since(start)
 	r.reports.SetTranslation(out.Reports, txn)
 	if m := r.cfg.Metrics; m != nil {
