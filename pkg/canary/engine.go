@@ -162,7 +162,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		leader := e.leader()
 		switch {
 		case !leader:
-			e.wasLeader = false
+			if e.wasLeader {
+				// Just lost the lease: the rollouts are the new leader's.
+				// Drop this replica's copies so that nothing (a late
+				// webhook answer, a report) acts on them; what it serves
+				// comes from follow.
+				e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, map[string][]*rollout{}, map[string]time.Time{}
+				e.followAt = time.Time{}
+				e.wasLeader = false
+			}
 			if now.Sub(e.followAt) >= time.Second {
 				e.followAt = now
 				e.follow(ctx, now)
@@ -191,7 +199,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		case o := <-e.ops:
 			o.reply <- e.apply(ctx, o)
 		case g := <-e.gates:
-			e.gateDone(ctx, g)
+			// A call made while leading may answer after the lease is
+			// gone: only the leader acts (and a new leader asks again).
+			if e.leader() {
+				e.gateDone(ctx, g)
+			}
 		}
 	}
 }
