@@ -69,6 +69,9 @@ func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 		}
 	}
 	t.sortNames()
+	if len(req.GetResourceNamesUnsubscribe()) > 0 {
+		t.pruneHeld()
+	}
 	t.gen++
 	st.mu.Unlock()
 	st.srv.emitNack(nk)
@@ -93,7 +96,7 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	t := st.types[k]
-	if t == nil || !t.requested || st.snap == nil || gated(&st.types, k) {
+	if t == nil || !t.requested || st.snap == nil {
 		return nil, time.Time{}
 	}
 	// Nothing moved since the last flush that brought the client up to
@@ -102,6 +105,10 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 		return nil, time.Time{}
 	}
 	rs := t.selected(st.snap)
+	version := snapshot.SetVersion(rs)
+	if st.held(k, version, rs) {
+		return nil, time.Time{}
+	}
 	desired := make(map[string]bool, len(rs))
 	var changed []*discoveryv3.Resource
 	var names []string
@@ -137,7 +144,15 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	for _, n := range removed {
 		delete(t.have, n)
 	}
-	published := t.record(st, snapshot.SetVersion(rs), names)
+	published := t.record(st, version, names)
+	if tracksHeld(k) {
+		set := make([]string, 0, len(t.have))
+		for n := range t.have {
+			set = append(set, n)
+		}
+		slices.Sort(set)
+		t.recordSet(set)
+	}
 	t.memoize(st.snap, t.sentVersion)
 	return &discoveryv3.DeltaDiscoveryResponse{
 		SystemVersionInfo: t.sentVersion,

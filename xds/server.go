@@ -135,6 +135,7 @@ func (s *Server) addStream(st *stream) {
 }
 
 func (s *Server) removeStream(st *stream) {
+	st.stopTimer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.streams[st.id]; ok {

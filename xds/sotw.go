@@ -58,6 +58,7 @@ func (st *stream) handleSotW(req *discoveryv3.DiscoveryRequest) error {
 	}
 	if t.setNames(req.GetResourceNames(), st.srv.shared) {
 		t.mustRespond = true
+		t.pruneHeld()
 	}
 	st.mu.Unlock()
 	st.srv.emitNack(nk)
@@ -84,7 +85,7 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	t := st.types[k]
-	if t == nil || !t.requested || st.snap == nil || gated(&st.types, k) {
+	if t == nil || !t.requested || st.snap == nil {
 		return nil, time.Time{}
 	}
 	v, memo := t.memoized(st.snap)
@@ -105,12 +106,17 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	if memo {
 		rs = t.selected(st.snap)
 	}
+	if st.held(k, v, rs) {
+		return nil, time.Time{}
+	}
 	anys := make([]*anypb.Any, len(rs))
 	names := make([]string, len(rs))
 	for i, r := range rs {
 		anys[i], names[i] = r.Any, r.Name
 	}
-	published := t.record(st, v, st.srv.shared.sentNames(k, names))
+	names = st.srv.shared.sentNames(k, names)
+	published := t.record(st, v, names)
+	t.recordSet(names)
 	return &discoveryv3.DiscoveryResponse{
 		VersionInfo: v,
 		Resources:   anys,
@@ -133,6 +139,9 @@ func (t *typeState) record(st *stream, version string, names []string) time.Time
 	t.sentAt = time.Now()
 	t.sentNames = names
 	t.sentSnap = st.snap
+	if !t.inFlight {
+		t.inFlightSince = t.sentAt
+	}
 	t.inFlight = true
 	return published
 }

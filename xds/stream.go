@@ -36,6 +36,10 @@ type stream struct {
 	snap       *snapshot.Snapshot
 	types      [snapshot.NumKinds]*typeState
 	nonce      uint64
+	// timer wakes the stream at timerAt, when a bounded wait of a held
+	// listener or route version ends (gate.go).
+	timer   *time.Timer
+	timerAt time.Time
 }
 
 func newStream(srv *Server, ctx context.Context, protocol string) *stream {

@@ -34,6 +34,19 @@ type typeState struct {
 	ackedVersion  string
 	nackedVersion string
 	lastNack      *NackStatus
+	// inFlightSince is when the oldest unanswered response was sent.
+	inFlightSince time.Time
+
+	// CDS and EDS only, for gating (gate.go): the names the node holds once
+	// it applies the last response, those of the last response it ACKed,
+	// and the unanswered responses.
+	sentSet  []string
+	ackedSet []string
+	recent   []sentRecord
+
+	// LDS and RDS only: the clusters the version needsKey routes to.
+	needsKey string
+	needs    []string
 
 	// gen counts subscription changes. memoKind and memoGen are the
 	// snapshot's version of this kind and gen when memoVersion, the version
@@ -134,21 +147,6 @@ func (t *typeState) selected(s *snapshot.Snapshot) []*snapshot.Resource {
 	return out
 }
 
-// gated reports whether kind k must wait: listeners and routes are not sent
-// while a CDS or EDS response is unanswered, so a node has (and has ACKed)
-// the clusters and endpoints before any route can name them.
-func gated(types *[snapshot.NumKinds]*typeState, k snapshot.Kind) bool {
-	if k != snapshot.KindListener && k != snapshot.KindRoute {
-		return false
-	}
-	for _, dep := range []snapshot.Kind{snapshot.KindCluster, snapshot.KindEndpoint} {
-		if t := types[dep]; t != nil && t.inFlight {
-			return true
-		}
-	}
-	return false
-}
-
 // ackOrNack applies the response_nonce and error_detail of a request. It
 // returns the NACK when the request rejected the latest response, and false
 // when the request is stale (names an older nonce) and must be ignored.
@@ -159,6 +157,9 @@ func (t *typeState) ackOrNack(nonce string, errMsg *string, now time.Time) (nack
 		return nil, true
 	}
 	if nonce != t.sentNonce {
+		if errMsg == nil {
+			t.creditStale(nonce)
+		}
 		return nil, false
 	}
 	if !t.inFlight {
@@ -170,6 +171,7 @@ func (t *typeState) ackOrNack(nonce string, errMsg *string, now time.Time) (nack
 		return nil, true
 	}
 	t.inFlight = false
+	t.answered(errMsg == nil)
 	if errMsg == nil {
 		t.ackedVersion = t.sentVersion
 		return nil, true

@@ -1,0 +1,279 @@
+package xds
+
+import (
+	"slices"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/serin-dev/serin/snapshot"
+)
+
+// Gating listeners and routes.
+//
+// Envoy expects CDS -> EDS -> LDS -> RDS: a route naming a cluster the node
+// does not have (or whose endpoints it has not got yet) answers 503. So an
+// LDS or RDS version waits while it needs something the node does not hold
+// yet, and only that:
+//
+//   - a cluster its routes name (for LDS: the routes of its HCMs, inline or
+//     over RDS) that the node subscribes to over CDS but is not in the last
+//     CDS response it ACKed;
+//   - the ClusterLoadAssignment of such an EDS cluster, when the node
+//     subscribes to it over EDS and has never ACKed a response carrying it.
+//
+// Updates that only change or remove clusters and endpoints the node has
+// never hold routes: endpoint churn faster than the node's EDS ACKs must not
+// delay a route change (a canary rollback is one RDS push). A response that
+// carries nothing (an empty EDS, which Envoy without EDS watches never ACKs)
+// can hold nothing, since nothing needed is in it.
+//
+// Names the node has not subscribed to never hold anything: a gRPC client
+// subscribes to clusters only after it has the routes naming them, and to
+// endpoints only after the clusters, so waiting for them would deadlock it.
+
+// gateValve bounds the wait for an unanswered CDS or EDS response. Envoy
+// ACKs within milliseconds; a response unanswered for 2 s is one the node is
+// not going to answer soon (a lost or never-sent ACK, an overloaded node),
+// and holding a route change longer costs more (it may be a rollback) than
+// the short 503 window on a cluster the node is most likely warming by then.
+// It is also well below Envoy's 15 s initial_fetch_timeout, after which
+// Envoy itself stops waiting for a warming cluster's endpoints.
+const gateValve = 2 * time.Second
+
+// recentSent is how many unanswered CDS/EDS responses a stream remembers so
+// that an ACK of an older one (SotW: the node has not seen the newest yet)
+// still tells which names it holds.
+const recentSent = 8
+
+// sentRecord is one CDS or EDS response: its nonce, when it was sent, and
+// the names the node holds once it applies it.
+type sentRecord struct {
+	nonce string
+	at    time.Time
+	set   []string // sorted; may be shared, read only
+}
+
+// tracksHeld reports whether the names a node holds of kind k are tracked.
+func tracksHeld(k snapshot.Kind) bool {
+	return k == snapshot.KindCluster || k == snapshot.KindEndpoint
+}
+
+// recordSet notes the names the node holds once it applies the response
+// just recorded (sorted). Callers hold st.mu.
+func (t *typeState) recordSet(set []string) {
+	if !tracksHeld(t.kind) {
+		return
+	}
+	t.sentSet = set
+	if len(t.recent) == recentSent {
+		t.recent = slices.Delete(t.recent, 0, 1)
+	}
+	t.recent = append(t.recent, sentRecord{nonce: t.sentNonce, at: t.sentAt, set: set})
+}
+
+// answered applies an ACK or NACK of the latest response to the held set.
+func (t *typeState) answered(ack bool) {
+	if ack {
+		t.ackedSet = t.sentSet
+	}
+	t.recent = t.recent[:0]
+	t.inFlightSince = time.Time{}
+}
+
+// creditStale applies an ACK of an older response: the node holds what that
+// response carried, and the oldest unanswered response is the next one.
+func (t *typeState) creditStale(nonce string) {
+	i := slices.IndexFunc(t.recent, func(r sentRecord) bool { return r.nonce == nonce })
+	if i < 0 || i == len(t.recent)-1 {
+		return // unknown, or the latest (handled as a current ACK)
+	}
+	t.ackedSet = t.recent[i].set
+	t.inFlightSince = t.recent[i+1].at
+	t.recent = slices.Delete(t.recent, 0, i+1)
+}
+
+// pruneHeld forgets held names the node no longer subscribes to: once it
+// unsubscribes, it drops them, and must be sent them again if it comes back.
+func (t *typeState) pruneHeld() {
+	if !tracksHeld(t.kind) || t.wildcard {
+		return
+	}
+	keep := func(set []string) []string {
+		if !slices.ContainsFunc(set, func(n string) bool { return !t.names[n] }) {
+			return set
+		}
+		out := make([]string, 0, len(set))
+		for _, n := range set {
+			if t.names[n] {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	t.ackedSet = keep(t.ackedSet)
+}
+
+// covers reports whether the node subscribes to name of this type.
+func (t *typeState) covers(name string) bool {
+	return t != nil && t.requested && (t.wildcard || t.names[name])
+}
+
+func holds(set []string, name string) bool {
+	_, ok := slices.BinarySearch(set, name)
+	return ok
+}
+
+// waiting reports whether name, which the node subscribes to and has not
+// ACKed, is on its way in an unanswered response, and until when that is
+// worth waiting for.
+func (t *typeState) waiting(name string) (until time.Time, ok bool) {
+	if t.inFlight && holds(t.sentSet, name) {
+		return t.inFlightSince.Add(gateValve), true
+	}
+	return time.Time{}, false
+}
+
+// hold reports whether the LDS or RDS version v of kind k must wait, and
+// when to look again (zero: only a request or a publish can release it).
+// rs is the selected set of that version. Callers hold st.mu.
+func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now time.Time) (bool, time.Time) {
+	if k != snapshot.KindListener && k != snapshot.KindRoute {
+		return false, time.Time{}
+	}
+	t := st.types[k]
+	key := v
+	if k == snapshot.KindListener {
+		key += "/" + st.snap.Version(snapshot.KindRoute)
+	}
+	if t.needsKey != key {
+		t.needsKey, t.needs = key, st.needs(rs)
+	}
+	ct, et := st.types[snapshot.KindCluster], st.types[snapshot.KindEndpoint]
+	for _, c := range t.needs {
+		cr := st.snap.Get(snapshot.KindCluster, c)
+		if cr == nil {
+			continue // not served: nothing to wait for
+		}
+		if ct.covers(c) && !holds(ct.ackedSet, c) {
+			until, ok := ct.waiting(c)
+			if !ok {
+				continue
+			}
+			if now.Before(until) {
+				return true, until
+			}
+			continue // valve open; its endpoints are not waited for either
+		}
+		cl, _ := cr.Message.(*clusterv3.Cluster)
+		if cl.GetType() != clusterv3.Cluster_EDS {
+			continue
+		}
+		name := cl.GetEdsClusterConfig().GetServiceName()
+		if name == "" {
+			name = c
+		}
+		if !et.covers(name) || holds(et.ackedSet, name) {
+			continue
+		}
+		if until, ok := et.waiting(name); ok && now.Before(until) {
+			return true, until
+		}
+	}
+	return false, time.Time{}
+}
+
+// held is hold now, arming a wake-up for when a bounded wait ends.
+// Callers hold st.mu.
+func (st *stream) held(k snapshot.Kind, v string, rs []*snapshot.Resource) bool {
+	hold, until := st.hold(k, v, rs, time.Now())
+	if hold && !until.IsZero() {
+		st.wakeAt(until)
+	}
+	return hold
+}
+
+// wakeAt arranges a wake-up (a flush) at t, unless one is due no later.
+// Callers hold st.mu.
+func (st *stream) wakeAt(t time.Time) {
+	if st.timer != nil {
+		if !st.timerAt.After(t) {
+			return
+		}
+		st.timer.Stop()
+	}
+	st.timerAt = t
+	st.timer = time.AfterFunc(time.Until(t)+time.Millisecond, func() {
+		st.mu.Lock()
+		st.timer = nil
+		st.mu.Unlock()
+		select {
+		case st.wakeCh <- struct{}{}:
+		default: // already pending
+		}
+	})
+}
+
+// stopTimer cancels a pending wake-up of a stream that ended.
+func (st *stream) stopTimer() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.timer != nil {
+		st.timer.Stop()
+		st.timer = nil
+	}
+}
+
+// needs lists the clusters the LDS or RDS set rs routes to, sorted.
+func (st *stream) needs(rs []*snapshot.Resource) []string {
+	var out []string
+	for _, r := range rs {
+		switch m := r.Message.(type) {
+		case *routev3.RouteConfiguration:
+			out = append(out, snapshot.RouteClusters(m)...)
+		case *listenerv3.Listener:
+			for _, h := range listenerHCMs(m) {
+				if rc := h.GetRouteConfig(); rc != nil {
+					out = append(out, snapshot.RouteClusters(rc)...)
+				}
+				if rds := h.GetRds(); rds != nil {
+					if rr := st.snap.Get(snapshot.KindRoute, rds.GetRouteConfigName()); rr != nil {
+						if rc, ok := rr.Message.(*routev3.RouteConfiguration); ok {
+							out = append(out, snapshot.RouteClusters(rc)...)
+						}
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// listenerHCMs returns the HTTP connection managers of a listener: the API
+// listener's, and every HCM network filter in its filter chains.
+func listenerHCMs(l *listenerv3.Listener) []*hcmv3.HttpConnectionManager {
+	var out []*hcmv3.HttpConnectionManager
+	decode := func(a *anypb.Any) {
+		h := &hcmv3.HttpConnectionManager{}
+		if a != nil && a.MessageIs(h) && a.UnmarshalTo(h) == nil {
+			out = append(out, h)
+		}
+	}
+	decode(l.GetApiListener().GetApiListener())
+	for _, fc := range l.GetFilterChains() {
+		for _, f := range fc.GetFilters() {
+			decode(f.GetTypedConfig())
+		}
+	}
+	if fc := l.GetDefaultFilterChain(); fc != nil {
+		for _, f := range fc.GetFilters() {
+			decode(f.GetTypedConfig())
+		}
+	}
+	return out
+}
