@@ -3,6 +3,7 @@ package canary
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -120,6 +121,54 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 			delete(e.retryAt, id)
 		}
 	}
+	e.dropDeleted(seen)
+}
+
+// canaryID is the id of a Canary's rollout and store state.
+func canaryID(c *v1alpha1.Canary) string {
+	key := store.Key{Namespace: c.Namespace, Name: c.Name}
+	if key.Namespace == "" {
+		key.Namespace = v1alpha1.DefaultNamespace
+	}
+	return key.String()
+}
+
+// dropDeleted removes the store state (the override the translator
+// applies) and the view of every Canary not in live. forget does it for
+// the rollouts this engine runs; this catches the rest: Canaries deleted
+// while this replica followed (follow only writes) or before it led (a
+// new leader starts with no rollouts), whose split would otherwise be
+// served forever.
+func (e *Engine) dropDeleted(live map[string]bool) {
+	var gone []store.Key
+	for _, st := range e.cfg.Store.Read().CanaryStates() {
+		if !live[st.ID] {
+			ns, name, _ := strings.Cut(st.ID, "/")
+			gone = append(gone, store.Key{Namespace: ns, Name: name})
+		}
+	}
+	if len(gone) > 0 {
+		err := e.cfg.Store.Update(func(tx *store.WriteTxn) error {
+			for _, k := range gone {
+				if err := tx.DeleteCanaryState(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			e.log.Error("delete the canary state of deleted Canaries", "canaries", gone, "err", err)
+		} else {
+			e.log.Info("deleted Canaries: the groups' own weights apply again", "canaries", gone)
+		}
+	}
+	e.viewMu.Lock()
+	for id := range e.views {
+		if !live[id] {
+			delete(e.views, id)
+		}
+	}
+	e.viewMu.Unlock()
 }
 
 // loadRetry is how long a Canary whose saved status or release history
@@ -219,7 +268,9 @@ func (e *Engine) forget(ctx context.Context, r *rollout) {
 // nothing.
 func (e *Engine) follow(_ context.Context, _ time.Time) {
 	txn := e.cfg.Store.Read()
+	live := map[string]bool{}
 	for _, c := range txn.Canaries() {
+		live[canaryID(c)] = true
 		st := c.Status
 		if st.Phase == "" || st.Release != releaseID(c) {
 			continue
@@ -234,6 +285,7 @@ func (e *Engine) follow(_ context.Context, _ time.Time) {
 		e.writeState(r)
 		e.publish(r)
 	}
+	e.dropDeleted(live)
 }
 
 func terminal(p v1alpha1.CanaryPhase) bool {
