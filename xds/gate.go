@@ -26,6 +26,9 @@ import (
 //   - the ClusterLoadAssignment of such an EDS cluster, when the node
 //     subscribes to it over EDS and has never ACKed a response carrying it.
 //
+// A wait on an unanswered response is bounded by gateValve; a wait on a
+// rejected one is not (see waiting).
+//
 // Updates that only change or remove clusters and endpoints the node has
 // never hold routes: endpoint churn faster than the node's EDS ACKs must not
 // delay a route change (a canary rollback is one RDS push). A response that
@@ -129,11 +132,26 @@ func holds(set []string, name string) bool {
 }
 
 // waiting reports whether name, which the node subscribes to and has not
-// ACKed, is on its way in an unanswered response, and until when that is
-// worth waiting for.
+// ACKed, is worth waiting for, and until when (zero: no bound).
+//
+// Unanswered, it is on its way: wait up to gateValve. Rejected (the last
+// response carrying it was NACKed), it will not arrive, and routes naming
+// it would make the node answer 503 for that share, so they wait with no
+// bound; the node keeps serving its last good routes meanwhile. Envoy does
+// apply the valid clusters of a rejected CDS response, but which ones is not
+// known here, so every name in it counts as rejected. This cannot wedge a
+// client: the wait ends when a later response carrying the name is ACKed,
+// and a config change that no longer routes to the name makes a new
+// version with other needs, which is not held for it.
 func (t *typeState) waiting(name string) (until time.Time, ok bool) {
-	if t.inFlight && holds(t.sentSet, name) {
+	if !holds(t.sentSet, name) {
+		return time.Time{}, false
+	}
+	if t.inFlight {
 		return t.inFlightSince.Add(gateValve), true
+	}
+	if t.lastNack != nil && t.lastNack.Nonce == t.sentNonce {
+		return time.Time{}, true
 	}
 	return time.Time{}, false
 }
@@ -164,7 +182,7 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 			if !ok {
 				continue
 			}
-			if now.Before(until) {
+			if until.IsZero() || now.Before(until) {
 				return true, until
 			}
 			continue // valve open; its endpoints are not waited for either
@@ -180,7 +198,7 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 		if !et.covers(name) || holds(et.ackedSet, name) {
 			continue
 		}
-		if until, ok := et.waiting(name); ok && now.Before(until) {
+		if until, ok := et.waiting(name); ok && (until.IsZero() || now.Before(until)) {
 			return true, until
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serin-dev/serin/snapshot"
 	st "github.com/serin-dev/serin/snapshot/snapshottest"
@@ -193,6 +194,74 @@ func TestUnansweredCDSHoldsRoutesBoundedly(t *testing.T) {
 		t.Errorf("routes sent %v after the CDS response, want about %v", el, gateValve)
 	}
 	if got := routeClusters(t, r); !slices.Contains(got, "myapp-v2_default") {
+		t.Errorf("route clusters %v", got)
+	}
+}
+
+// Routes naming a cluster the node rejected stay held, past the safety
+// valve: the cluster will not arrive, and the node keeps its last good
+// routes meanwhile. They go out once a later CDS version carrying the
+// cluster is ACKed.
+func TestRejectedClusterHoldsRoutesUntilAccepted(t *testing.T) {
+	e := start(t, snapshot.WithDrain(0))
+	update(t, e, app(100))
+	c := e.sotw(t, node("envoy-1", "default", ""))
+	envoyHandshake(t, c)
+
+	update(t, e, app(90, 10))
+	r := c.expect(cds)
+	both := resourceNames(r.GetResources())
+	c.request(eds, both, "")
+	c.request(cds, nil, "cluster myapp-v2_default: rejected")
+	// The EDS subscription names v2 too, and is answered; the routes that
+	// name v2 are not sent, not even after the valve.
+	r = c.expect(eds)
+	c.ack(r, both)
+	c.quiet(gateValve + 500*time.Millisecond)
+
+	// The cluster is fixed: a new CDS version, ACKed, then the routes.
+	res := app(90, 10).Resources()
+	res.Clusters[1].ConnectTimeout = durationpb.New(2 * time.Second)
+	if err := e.cache.Update(st.Default(res)); err != nil {
+		t.Fatal(err)
+	}
+	r = c.expect(cds)
+	c.quiet(100 * time.Millisecond)
+	c.ack(r, nil)
+	r = c.expect(rds)
+	if got := routeClusters(t, r); !slices.Contains(got, "myapp-v2_default") {
+		t.Errorf("route clusters %v", got)
+	}
+	c.ack(r, []string{"http"})
+	c.quiet(100 * time.Millisecond)
+}
+
+// A rejected cluster does not wedge the node: once the routes no longer
+// name it, they go out.
+func TestRejectedClusterNoLongerRoutedReleasesRoutes(t *testing.T) {
+	e := start(t, snapshot.WithDrain(0))
+	update(t, e, app(100))
+	c := e.sotw(t, node("envoy-1", "default", ""))
+	envoyHandshake(t, c)
+
+	update(t, e, app(90, 10))
+	r := c.expect(cds)
+	both := resourceNames(r.GetResources())
+	c.request(eds, both, "")
+	c.request(cds, nil, "cluster myapp-v2_default: rejected")
+	c.ack(c.expect(eds), both)
+	c.quiet(200 * time.Millisecond)
+
+	// v2 is gone, and the routes change (new domain): v1 only.
+	res := app(100).Resources()
+	res.Routes[0] = st.Route("http", []string{"example.com"}, st.Split{Cluster: "myapp-v1_default", Weight: 100})
+	if err := e.cache.Update(st.Default(res)); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(cds) // v1 only, the version the node had
+	c.expect(eds) // the subscribed set that exists: v1 only
+	r = c.expect(rds)
+	if got := routeClusters(t, r); !slices.Equal(got, []string{"myapp-v1_default"}) {
 		t.Errorf("route clusters %v", got)
 	}
 }
