@@ -11,6 +11,8 @@ import (
 	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
 	promgo "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
+	grpccodes "google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // MetricsService receives Envoy's envoy.stat_sinks.metrics_service stream
@@ -37,6 +39,9 @@ type MetricsService struct {
 
 	mu   sync.Mutex
 	last map[string]uint64 // node id + "\x00" + stat -> last cumulative value
+
+	done     chan struct{} // closed by Stop: open streams end
+	stopOnce sync.Once
 }
 
 // MetricsServiceOption configures a MetricsService.
@@ -49,7 +54,7 @@ func WithCountersAsDeltas() MetricsServiceOption {
 
 // NewMetricsService returns an empty provider; now may be nil.
 func NewMetricsService(now func() time.Time, opts ...MetricsServiceOption) *MetricsService {
-	m := &MetricsService{l: newLedger(now), last: map[string]uint64{}}
+	m := &MetricsService{l: newLedger(now), last: map[string]uint64{}, done: make(chan struct{})}
 	for _, o := range opts {
 		o(m)
 	}
@@ -77,25 +82,51 @@ func (m *MetricsService) Notify(fn func(string, time.Time)) (cancel func()) { re
 // Totals returns one cluster's totals since serin started.
 func (m *MetricsService) Totals(cluster string) (Totals, bool) { return m.l.Totals(cluster) }
 
+// Stop ends every open StreamMetrics stream (and any opened later) with
+// Unavailable, so that the Envoys reconnect elsewhere. Envoy never closes
+// its stream itself: call Stop before the gRPC server's GracefulStop, or
+// GracefulStop waits out its whole grace period. Stop is idempotent.
+func (m *MetricsService) Stop() { m.stopOnce.Do(func() { close(m.done) }) }
+
 // StreamMetrics implements the service: Envoy sends a message per flush
-// and never expects an answer until it closes the stream.
+// and never expects an answer until it closes the stream. Messages are
+// received and ingested on a helper goroutine, which ends with the stream.
 func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.StreamMetricsMessage, metricsv3.StreamMetricsResponse]) error {
-	node := ""
-	for {
-		msg, err := ss.Recv()
+	select {
+	case <-m.done:
+		return errStopping
+	default:
+	}
+	errc := make(chan error, 1)
+	go func() {
+		node := ""
+		for {
+			msg, err := ss.Recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			// The identifier comes only on a stream's first message.
+			if id := msg.GetIdentifier().GetNode(); id != nil && node == "" {
+				node = id.GetId() + "/" + id.GetCluster()
+			}
+			m.Ingest(node, msg.GetEnvoyMetrics(), time.Now())
+		}
+	}()
+	select {
+	case <-m.done:
+		// Returning ends the stream; the pending Recv then fails and the
+		// helper goroutine ends.
+		return errStopping
+	case err := <-errc:
 		if errors.Is(err, io.EOF) {
 			return ss.SendAndClose(&metricsv3.StreamMetricsResponse{})
 		}
-		if err != nil {
-			return err
-		}
-		// The identifier comes only on a stream's first message.
-		if id := msg.GetIdentifier().GetNode(); id != nil && node == "" {
-			node = id.GetId() + "/" + id.GetCluster()
-		}
-		m.Ingest(node, msg.GetEnvoyMetrics(), time.Now())
+		return err
 	}
 }
+
+var errStopping = status.Error(grpccodes.Unavailable, "metrics service stopping")
 
 // clusterStats is one flush's numbers for one cluster.
 type clusterStats struct {
