@@ -40,6 +40,7 @@ type Cache struct {
 	updateMu sync.Mutex
 	last     *translator.Output
 	draining map[string]map[string]*drained // fleet -> cluster name
+	checkers map[string]*checker            // fleet -> memoized consistency check
 	timer    *time.Timer
 	closed   bool
 
@@ -56,6 +57,7 @@ func NewCache(opts ...Option) *Cache {
 		log:      slog.Default(),
 		drain:    DefaultDrain,
 		draining: map[string]map[string]*drained{},
+		checkers: map[string]*checker{},
 		snaps:    map[string]*Snapshot{},
 		subs:     map[int]func([]string){},
 		ready:    make(chan struct{}),
@@ -160,7 +162,12 @@ func (c *Cache) publish(now time.Time) error {
 		if res == nil {
 			res = &translator.Resources{}
 		}
-		if err := Check(res); err != nil {
+		ck := c.checkers[fleet]
+		if ck == nil {
+			ck = newChecker()
+			c.checkers[fleet] = ck
+		}
+		if err := ck.check(res); err != nil {
 			errs = append(errs, fmt.Errorf("fleet %q not published, it is inconsistent: %w", fleet, err))
 			if prev != nil {
 				next[fleet] = prev
@@ -189,6 +196,7 @@ func (c *Cache) publish(now time.Time) error {
 		if _, ok := next[fleet]; !ok {
 			changed = append(changed, fleet)
 			delete(c.draining, fleet)
+			delete(c.checkers, fleet)
 		}
 	}
 

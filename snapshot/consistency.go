@@ -1,8 +1,6 @@
 package snapshot
 
 import (
-	"errors"
-	"fmt"
 	"sort"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -29,80 +27,25 @@ import (
 //
 // It returns nil or one error per dangling reference, joined.
 func Check(res *translator.Resources) error {
-	listeners := append(append([]*listenerv3.Listener{}, res.Listeners...), res.APIListeners...)
-	return check(res.Clusters, res.Endpoints, listeners, res.Routes)
+	return newChecker().check(res)
 }
 
 // Check runs the consistency check over what the snapshot serves.
 func (s *Snapshot) Check() error {
-	var (
-		cs []*clusterv3.Cluster
-		es []*endpointv3.ClusterLoadAssignment
-		ls []*listenerv3.Listener
-		rs []*routev3.RouteConfiguration
-	)
+	res := &translator.Resources{}
 	for _, r := range s.Resources(KindCluster) {
-		cs = append(cs, r.Message.(*clusterv3.Cluster))
+		res.Clusters = append(res.Clusters, r.Message.(*clusterv3.Cluster))
 	}
 	for _, r := range s.Resources(KindEndpoint) {
-		es = append(es, r.Message.(*endpointv3.ClusterLoadAssignment))
+		res.Endpoints = append(res.Endpoints, r.Message.(*endpointv3.ClusterLoadAssignment))
 	}
 	for _, r := range s.Resources(KindListener) {
-		ls = append(ls, r.Message.(*listenerv3.Listener))
+		res.Listeners = append(res.Listeners, r.Message.(*listenerv3.Listener))
 	}
 	for _, r := range s.Resources(KindRoute) {
-		rs = append(rs, r.Message.(*routev3.RouteConfiguration))
+		res.Routes = append(res.Routes, r.Message.(*routev3.RouteConfiguration))
 	}
-	return check(cs, es, ls, rs)
-}
-
-func check(cs []*clusterv3.Cluster, es []*endpointv3.ClusterLoadAssignment, ls []*listenerv3.Listener, rs []*routev3.RouteConfiguration) error {
-	clusters := map[string]bool{}
-	for _, c := range cs {
-		clusters[c.GetName()] = true
-	}
-	assignments := map[string]bool{}
-	for _, e := range es {
-		assignments[e.GetClusterName()] = true
-	}
-	routes := map[string]bool{}
-	for _, r := range rs {
-		routes[r.GetName()] = true
-	}
-	var errs []error
-	for _, c := range cs {
-		if c.GetType() != clusterv3.Cluster_EDS {
-			continue
-		}
-		name := c.GetEdsClusterConfig().GetServiceName()
-		if name == "" {
-			name = c.GetName()
-		}
-		if !assignments[name] {
-			errs = append(errs, fmt.Errorf("cluster %q uses EDS name %q, which is not served", c.GetName(), name))
-		}
-	}
-	checkRoutes := func(where string, rc *routev3.RouteConfiguration) {
-		for _, name := range RouteClusters(rc) {
-			if !clusters[name] {
-				errs = append(errs, fmt.Errorf("%s names cluster %q, which is not served", where, name))
-			}
-		}
-	}
-	for _, r := range rs {
-		checkRoutes(fmt.Sprintf("route configuration %q", r.GetName()), r)
-	}
-	for _, l := range ls {
-		for _, h := range listenerHCMs(l) {
-			if rds := h.GetRds(); rds != nil && !routes[rds.GetRouteConfigName()] {
-				errs = append(errs, fmt.Errorf("listener %q takes route configuration %q over RDS, which is not served", l.GetName(), rds.GetRouteConfigName()))
-			}
-			if rc := h.GetRouteConfig(); rc != nil {
-				checkRoutes(fmt.Sprintf("listener %q (inline routes)", l.GetName()), rc)
-			}
-		}
-	}
-	return errors.Join(errs...)
+	return newChecker().check(res)
 }
 
 // RouteClusters returns the sorted, distinct cluster names a route

@@ -41,3 +41,25 @@ func TestCheck(t *testing.T) {
 }
 
 type routeConfig = *routev3.RouteConfiguration
+
+// The memoized checker must still catch a dangling reference in a message
+// it has seen before, once the thing it names goes away.
+func TestCheckerMemoStillChecks(t *testing.T) {
+	ck := newChecker()
+	r := st.App{Name: "myapp", Weights: []uint32{90, 10}}.Resources()
+	if err := ck.check(r); err != nil {
+		t.Fatalf("good resources: %v", err)
+	}
+	r.Clusters = r.Clusters[:1] // same route messages, one cluster gone
+	if err := ck.check(r); err == nil || !strings.Contains(err.Error(), `names cluster "myapp-v2_default"`) {
+		t.Errorf("memoized route, missing cluster: err = %v", err)
+	}
+	r = st.App{Name: "myapp", Weights: []uint32{90, 10}}.Resources()
+	if err := ck.check(r); err != nil {
+		t.Fatalf("good resources again: %v", err)
+	}
+	r.Routes = r.Routes[:1] // same listener messages, its RDS gone
+	if err := ck.check(r); err == nil || !strings.Contains(err.Error(), `listener "myapp" takes route configuration "myapp"`) {
+		t.Errorf("memoized listener, missing RDS: err = %v", err)
+	}
+}
