@@ -39,6 +39,9 @@ func addCanaryFlags(f *pflag.FlagSet, o *canaryServeOptions) {
 type canaryEngine struct {
 	*canary.Engine
 	detach func()
+	// metricsService streams never end on their own: stop it before the
+	// gRPC server's GracefulStop, like the xDS server.
+	metricsService *metrics.MetricsService
 }
 
 // newCanaryEngine builds the engine on st with the LRS provider fed by
@@ -99,5 +102,5 @@ func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions
 		return nil, err
 	}
 	e.Register(adm)
-	return &canaryEngine{Engine: e, detach: detach}, nil
+	return &canaryEngine{Engine: e, detach: detach, metricsService: ms}, nil
 }

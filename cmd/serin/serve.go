@@ -234,7 +234,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	// The canary engine restores saved rollouts into the store, then the
 	// gRPC server (with the engine's metrics service registered) and the
 	// translation loop start.
-	detach := func() {}
+	detach, stopStreams := func() {}, func() {}
 	defer func() { detach() }()
 	startPipeline := func() error {
 		var (
@@ -256,7 +256,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		if err != nil {
 			return fmt.Errorf("canary engine: %w", err)
 		}
-		detach = eng.detach
+		detach, stopStreams = eng.detach, eng.metricsService.Stop
 		run("xds", func(context.Context) error {
 			if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				return err
@@ -287,9 +287,10 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	log.Info("shutting down")
 	stopping.Store(true)
 
-	// ADS streams never end on their own: end them first so GracefulStop
-	// only waits for in-flight handlers.
+	// ADS and metrics-service streams never end on their own: end them
+	// first so GracefulStop only waits for in-flight handlers.
 	xsrv.Stop()
+	stopStreams()
 	stopped := make(chan struct{})
 	go func() { gs.GracefulStop(); close(stopped) }()
 	select {
