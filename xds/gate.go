@@ -169,15 +169,34 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 		key += "/" + st.snap.Version(snapshot.KindRoute)
 	}
 	if t.needsKey != key {
-		t.needsKey, t.needs = key, st.needs(rs)
+		// The selected set's version is a hash of its content, so streams
+		// that hold the same set share one computation.
+		t.needsKey, t.needs = key, st.srv.shared.needsFor(k.String()+"/"+key, func() []string { return st.needs(rs) })
 	}
 	ct, et := st.types[snapshot.KindCluster], st.types[snapshot.KindEndpoint]
+	cdsAcked, edsAcked := ct.acked(), et.acked()
+	if sameSlice(t.heldNeeds, t.needs) && sameSlice(t.heldCDS, cdsAcked) && sameSlice(t.heldEDS, edsAcked) {
+		// A weight change keeps the clusters a route needs: checking the
+		// node still holds them all is one comparison, not thousands of
+		// lookups per stream.
+		return false, time.Time{}
+	}
+	all := true // the node holds every need, whatever the subscriptions
+	defer func() {
+		if all {
+			t.heldNeeds, t.heldCDS, t.heldEDS = t.needs, cdsAcked, edsAcked
+		}
+	}()
 	for _, c := range t.needs {
 		cr := st.snap.Get(snapshot.KindCluster, c)
 		if cr == nil {
+			all = false
 			continue // not served: nothing to wait for
 		}
-		if ct.covers(c) && !holds(ct.ackedSet, c) {
+		if !holds(cdsAcked, c) {
+			all = false
+		}
+		if ct.covers(c) && !holds(cdsAcked, c) {
 			until, ok := ct.waiting(c)
 			if !ok {
 				continue
@@ -195,10 +214,15 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 		if name == "" {
 			name = c
 		}
-		if !et.covers(name) || holds(et.ackedSet, name) {
+		if holds(edsAcked, name) {
+			continue
+		}
+		all = false
+		if !et.covers(name) {
 			continue
 		}
 		if until, ok := et.waiting(name); ok && (until.IsZero() || now.Before(until)) {
+			all = false
 			return true, until
 		}
 	}
@@ -294,4 +318,25 @@ func listenerHCMs(l *listenerv3.Listener) []*hcmv3.HttpConnectionManager {
 		}
 	}
 	return out
+}
+
+// acked is the ACKed set of a type the node may not have asked for.
+func (t *typeState) acked() []string {
+	if t == nil {
+		return nil
+	}
+	return t.ackedSet
+}
+
+// sameSlice reports whether a and b hold the same names: the same shared
+// slice (the usual case: needs and sent sets are shared between streams),
+// or equal contents.
+func sameSlice(a, b []string) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	if len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) {
+		return true
+	}
+	return slices.Equal(a, b)
 }

@@ -47,6 +47,11 @@ type typeState struct {
 	// LDS and RDS only: the clusters the version needsKey routes to.
 	needsKey string
 	needs    []string
+	// held memoizes "the node holds every cluster (and EDS assignment) in
+	// needs": true for heldNeeds against the CDS and EDS ACKed sets
+	// heldCDS and heldEDS. While those three are the same slices, nothing
+	// can hold this type's versions, whatever else moves.
+	heldNeeds, heldCDS, heldEDS []string
 
 	// gen counts subscription changes. memoKind and memoGen are the
 	// snapshot's version of this kind and gen when memoVersion, the version
