@@ -41,6 +41,10 @@ type Backend struct {
 	Snapshot func(fleet string) ([]byte, bool)
 	// LoadReports returns the latest per-cluster load totals.
 	LoadReports func() any
+	// Instance identifies this process; when set, /api/v1/loadreports
+	// carries it in the X-Serin-Instance header so that a leader polling
+	// its peers (pkg/peers) recognizes and skips itself.
+	Instance string
 }
 
 // Handler returns the admin mux. Mutating endpoints registered later with
@@ -105,7 +109,12 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 		})
 	}
 	if b.LoadReports != nil {
-		m.HandleFunc("GET /api/v1/loadreports", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, b.LoadReports()) })
+		m.HandleFunc("GET /api/v1/loadreports", func(w http.ResponseWriter, _ *http.Request) {
+			if b.Instance != "" {
+				w.Header().Set("X-Serin-Instance", b.Instance)
+			}
+			writeJSON(w, b.LoadReports())
+		})
 	}
 	m.HandleFunc("GET /debug/pprof/", pprof.Index)
 	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
