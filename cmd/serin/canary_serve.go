@@ -42,6 +42,9 @@ type canaryEngine struct {
 	// metricsService streams never end on their own: stop it before the
 	// gRPC server's GracefulStop, like the xDS server.
 	metricsService *metrics.MetricsService
+	// lrs is the LRS provider; serve also feeds it the load that peer
+	// replicas receive (pkg/peers).
+	lrs *metrics.LRS
 }
 
 // newCanaryEngine builds the engine on st with the LRS provider fed by
@@ -102,5 +105,5 @@ func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions
 		return nil, err
 	}
 	e.Register(adm)
-	return &canaryEngine{Engine: e, detach: detach, metricsService: ms}, nil
+	return &canaryEngine{Engine: e, detach: detach, metricsService: ms, lrs: lrs}, nil
 }

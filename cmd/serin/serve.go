@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +24,7 @@ import (
 	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/canary"
 	"github.com/serin-dev/serin/pkg/controlplane"
+	"github.com/serin-dev/serin/pkg/peers"
 	"github.com/serin-dev/serin/pkg/source/file"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/snapshot"
@@ -41,6 +44,7 @@ type serveOptions struct {
 	quiet          time.Duration
 	maxDelay       time.Duration
 	shutdownGrace  time.Duration
+	peers          []string
 	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
 	kube           kubeServeOptions   // Kubernetes flags (cmd/serin/serve_kube.go)
 }
@@ -72,6 +76,7 @@ translated configuration over ADS (state-of-the-world and delta) on
 	f.DurationVar(&o.quiet, "debounce-quiet", controlplane.DefaultQuiet, "translate once the store has been quiet this long")
 	f.DurationVar(&o.maxDelay, "debounce-max", controlplane.DefaultMaxDelay, "translate at least this often while changes keep coming")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for open requests")
+	f.StringSliceVar(&o.peers, "peers", nil, "admin API base URLs of the other replicas (http://10.0.0.5:19000,...): while leading, add their clients' load reports to the LRS provider (in Kubernetes, --peers-service)")
 	addCanaryFlags(f, &o.canary) // canary engine: --state-dir, --prometheus-*
 	addKubeFlags(f, &o.kube)     // --kube, --kubeconfig, --namespaces, --leader-elect, --webhook-*
 	return cmd
@@ -115,6 +120,11 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		done := make(chan struct{})
 		close(done) // file.New loaded the directory
 		runSource, synced = src.Run, done
+	}
+
+	discoverPeers, err := peerDiscovery(o, k)
+	if err != nil {
+		return err
 	}
 
 	cache := snapshot.NewCache(snapshot.WithDrain(o.drain), snapshot.WithLogger(log))
@@ -178,7 +188,9 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 			return false
 		}
 	}
+	instance := instanceID()
 	adm := admin.New(admin.Backend{
+		Instance:    instance,
 		Ready:       ready,
 		Resources:   reports.List,
 		Nodes:       func() any { return xsrv.Nodes() },
@@ -264,6 +276,15 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 			return nil
 		})
 		run("canary", eng.Run)
+		if discoverPeers != nil {
+			// While leading, the load that the other replicas' clients
+			// report reaches the LRS provider next to this replica's own.
+			p, err := peers.New(peers.Config{Self: instance, Discover: discoverPeers, Sink: eng.lrs.Observe, IsLeader: isLeader, Log: log})
+			if err != nil {
+				return err
+			}
+			run("peers", p.Run)
+		}
 		run("translate", runner.Run)
 		if k != nil {
 			for name, fn := range k.runners(st, opts) {
@@ -303,6 +324,40 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	_ = httpSrv.Shutdown(sctx)
 	wg.Wait()
 	return firstErr
+}
+
+// peerDiscovery returns how the leader finds the other replicas (--peers
+// or --peers-service), or nil when it should count only its own clients.
+func peerDiscovery(o serveOptions, k *kubeServe) (peers.Discover, error) {
+	switch {
+	case k == nil && o.kube.peersService != "":
+		return nil, fmt.Errorf("--peers-service needs --kube")
+	case len(o.peers) > 0 && o.kube.peersService != "":
+		return nil, fmt.Errorf("--peers and --peers-service exclude each other")
+	case len(o.peers) > 0:
+		d, err := peers.Static(o.peers)
+		if err != nil {
+			return nil, fmt.Errorf("--peers: %w", err)
+		}
+		return d, nil
+	case k != nil:
+		d, err := k.peerDiscover()
+		if err != nil {
+			return nil, fmt.Errorf("--peers-service: %w", err)
+		}
+		return d, nil
+	}
+	return nil, nil
+}
+
+// instanceID names this process on /api/v1/loadreports: the host (the pod
+// name) and a random suffix, new at every start, so that a peer's restart
+// shows as a new id.
+func instanceID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "_" + hex.EncodeToString(b[:])
 }
 
 // nackStands keeps a recorded NACK on an object while the node is still

@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/serin-dev/serin/pkg/canary"
 	"github.com/serin-dev/serin/pkg/controlplane"
+	"github.com/serin-dev/serin/pkg/peers"
 	"github.com/serin-dev/serin/pkg/source/kube"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/pkg/webhook"
@@ -28,6 +30,7 @@ type kubeServeOptions struct {
 	webhookAddr      string
 	webhookCert      string
 	webhookKey       string
+	peersService     string
 }
 
 func addKubeFlags(f *pflag.FlagSet, o *kubeServeOptions) {
@@ -40,6 +43,7 @@ func addKubeFlags(f *pflag.FlagSet, o *kubeServeOptions) {
 	f.StringVar(&o.webhookAddr, "webhook-addr", "", "serve the validating admission webhook (HTTPS, path /validate) on this address")
 	f.StringVar(&o.webhookCert, "webhook-cert", "", "TLS certificate of the webhook (PEM; re-read when it changes)")
 	f.StringVar(&o.webhookKey, "webhook-key", "", "TLS key of the webhook (PEM)")
+	f.StringVar(&o.peersService, "peers-service", "", "Service (in --leader-election-namespace) whose ready endpoints, port "+peers.AdminPortName+", are the other replicas: the leader adds their clients' load reports to its own")
 }
 
 // kubeServe is the Kubernetes side of serve: the informer source, the
@@ -56,6 +60,9 @@ type kubeServe struct {
 func newKubeServe(o kubeServeOptions, st *store.Store, log *slog.Logger) (*kubeServe, error) {
 	if o.leaderElect && o.leaderElectionNS == "" {
 		return nil, fmt.Errorf("--leader-elect needs --leader-election-namespace")
+	}
+	if o.peersService != "" && o.leaderElectionNS == "" {
+		return nil, fmt.Errorf("--peers-service needs --leader-election-namespace")
 	}
 	if (o.webhookAddr != "") && (o.webhookCert == "" || o.webhookKey == "") {
 		return nil, fmt.Errorf("--webhook-addr needs --webhook-cert and --webhook-key")
@@ -103,6 +110,18 @@ func (k *kubeServe) isLeader() func() bool {
 		return nil
 	}
 	return k.elector.IsLeader
+}
+
+// peerDiscover lists the replicas behind --peers-service; nil without it.
+func (k *kubeServe) peerDiscover() (peers.Discover, error) {
+	if k.o.peersService == "" {
+		return nil, nil
+	}
+	kc, err := kubernetes.NewForConfig(k.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return peers.EndpointSlices(kc, k.o.leaderElectionNS, k.o.peersService, peers.AdminPortName), nil
 }
 
 // elect sets up leader election when asked for: the leader writes status
