@@ -35,9 +35,8 @@ func newTracker() *tracker { return &tracker{peers: map[string]*peerState{}} }
 //   - a new instance id at a known URL is a restarted peer (or a new pod
 //     that got its IP): every total is new traffic since that process
 //     started, so all of it counts;
-//   - a total that went down means the peer restarted between two polls
-//     without our noticing the id change (it cannot, with the id; kept
-//     for peers that send none): the new total is the delta;
+//   - a total that went down means the peer restarted (the only sign of
+//     it when a peer sends no instance id): the new total is the delta;
 //   - a cluster that a known peer reports for the first time counts whole.
 func (t *tracker) observe(url, instance string, totals []xds.LoadTotals) []Delta {
 	prev, known := t.peers[url]
