@@ -18,9 +18,6 @@ import (
 // clients came, and this process must not leak the clients' goroutines.
 // Latencies are logged, not asserted: this machine is shared.
 func TestLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("load run skipped in -short mode")
-	}
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, tc := range []struct {
 		name    string
