@@ -78,7 +78,7 @@ func (c *checker) check(res *translator.Resources) error {
 		for _, l := range group {
 			refs, ok := c.listeners[l]
 			if !ok {
-				for _, h := range listenerHCMs(l) {
+				for _, h := range ListenerHCMs(l) {
 					if rds := h.GetRds(); rds != nil {
 						refs.rds = append(refs.rds, rds.GetRouteConfigName())
 					}

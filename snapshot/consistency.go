@@ -83,9 +83,9 @@ func RouteClusters(rc *routev3.RouteConfiguration) []string {
 	return out
 }
 
-// listenerHCMs returns the HTTP connection managers of a listener: the API
+// ListenerHCMs returns the HTTP connection managers of a listener: the API
 // listener's, and every HCM network filter in its filter chains.
-func listenerHCMs(l *listenerv3.Listener) []*hcmv3.HttpConnectionManager {
+func ListenerHCMs(l *listenerv3.Listener) []*hcmv3.HttpConnectionManager {
 	var out []*hcmv3.HttpConnectionManager
 	decode := func(a *anypb.Any) {
 		h := &hcmv3.HttpConnectionManager{}

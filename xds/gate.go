@@ -7,8 +7,6 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/serin-dev/serin/snapshot"
 )
@@ -278,7 +276,7 @@ func (st *stream) needs(rs []*snapshot.Resource) []string {
 		case *routev3.RouteConfiguration:
 			out = append(out, snapshot.RouteClusters(m)...)
 		case *listenerv3.Listener:
-			for _, h := range listenerHCMs(m) {
+			for _, h := range snapshot.ListenerHCMs(m) {
 				if rc := h.GetRouteConfig(); rc != nil {
 					out = append(out, snapshot.RouteClusters(rc)...)
 				}
@@ -294,30 +292,6 @@ func (st *stream) needs(rs []*snapshot.Resource) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// listenerHCMs returns the HTTP connection managers of a listener: the API
-// listener's, and every HCM network filter in its filter chains.
-func listenerHCMs(l *listenerv3.Listener) []*hcmv3.HttpConnectionManager {
-	var out []*hcmv3.HttpConnectionManager
-	decode := func(a *anypb.Any) {
-		h := &hcmv3.HttpConnectionManager{}
-		if a != nil && a.MessageIs(h) && a.UnmarshalTo(h) == nil {
-			out = append(out, h)
-		}
-	}
-	decode(l.GetApiListener().GetApiListener())
-	for _, fc := range l.GetFilterChains() {
-		for _, f := range fc.GetFilters() {
-			decode(f.GetTypedConfig())
-		}
-	}
-	if fc := l.GetDefaultFilterChain(); fc != nil {
-		for _, f := range fc.GetFilters() {
-			decode(f.GetTypedConfig())
-		}
-	}
-	return out
 }
 
 // acked is the ACKed set of a type the node may not have asked for.
