@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -358,61 +357,4 @@ func instanceID() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return host + "_" + hex.EncodeToString(b[:])
-}
-
-// nackStands keeps a recorded NACK on an object while the node is still
-// connected and has not been sent a later version of that type. The nodes
-// are indexed once per read of the reports.
-func nackStands(x *xds.Server) func() func(controlplane.Nack) bool {
-	return func() func(controlplane.Nack) bool {
-		type key struct{ node, typeURL string }
-		current := map[key]string{} // the NACKed version that still stands
-		for _, ns := range x.Nodes() {
-			for _, ts := range ns.Types {
-				if ts.LastNack != nil && ts.SentVersion == ts.LastNack.Version {
-					current[key{ns.ID, ts.TypeURL}] = ts.LastNack.Version
-				}
-			}
-		}
-		return func(n controlplane.Nack) bool {
-			v, ok := current[key{n.Node, n.TypeURL}]
-			return ok && v == n.Version
-		}
-	}
-}
-
-func fileErrors(errs []file.FileError) []admin.ResourceStatus {
-	out := make([]admin.ResourceStatus, 0, len(errs))
-	for _, e := range errs {
-		out = append(out, admin.ResourceStatus{Kind: "File", Name: e.File, State: "Rejected", Reason: e.Error(), Origin: e.File})
-	}
-	return out
-}
-
-func readToken(path string) (string, error) {
-	if path == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("--admin-token-file: %w", err)
-	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
-		return "", fmt.Errorf("--admin-token-file %s is empty", path)
-	}
-	return t, nil
-}
-
-func printEndpoints(a *app, o serveOptions, xdsAddr, adminAddr string) {
-	fmt.Fprintf(a.stderr, `
-serin is serving %s
-  xDS (ADS, delta, LRS)  %s
-  admin API              http://%s   (/readyz /metrics /api/v1/resources /api/v1/nodes /api/v1/snapshot)
-
-Point Envoy at it with deploy/envoy/bootstrap.yaml (set the serin cluster's address to %s),
-or a proxyless gRPC client:
-  go run ./cmd/serin-demo client --xds-server %s --target xds:///myapp
-
-`, o.configDir, xdsAddr, adminAddr, xdsAddr, xdsAddr)
 }
