@@ -2,6 +2,7 @@ package xds
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -43,32 +44,56 @@ func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 		t.requested = true
 		t.mustRespond = true
 		for n, v := range req.GetInitialResourceVersions() {
-			t.have[n] = v
+			t.have.set(n, v)
 		}
 		if len(req.GetResourceNamesSubscribe()) == 0 && wildcardKind(k) {
 			t.wildcard = true
 		}
 	}
+	// t.names and t.sorted may be shared with other streams (a fleet
+	// subscribes alike): never modified in place, replaced.
+	var add []string
 	for _, n := range req.GetResourceNamesSubscribe() {
 		if n == "*" {
 			t.wildcard = true
 		} else if !t.names[n] {
-			t.names[n] = true
+			add = append(add, n)
+			if t.notFound == nil {
+				t.notFound = map[string]bool{}
+			}
 			t.notFound[n] = true
 		}
 	}
+	var drop map[string]bool
 	for _, n := range req.GetResourceNamesUnsubscribe() {
 		if n == "*" {
 			t.wildcard = false
 			continue
 		}
-		delete(t.names, n)
+		if drop == nil {
+			drop = map[string]bool{}
+		}
+		drop[n] = true
 		delete(t.notFound, n)
 		if !t.wildcard {
-			delete(t.have, n) // the client forgets it; no removal is due
+			t.have.del(n) // the client forgets it; no removal is due
 		}
 	}
-	t.sortNames()
+	if len(add) > 0 || len(drop) > 0 {
+		sorted := make([]string, 0, len(t.sorted)+len(add))
+		for _, n := range t.sorted {
+			if !drop[n] {
+				sorted = append(sorted, n)
+			}
+		}
+		for _, n := range add {
+			if !drop[n] {
+				sorted = append(sorted, n)
+			}
+		}
+		slices.Sort(sorted)
+		t.sorted, t.names = st.srv.shared.subscription(k, slices.Clip(slices.Compact(sorted)))
+	}
 	if len(req.GetResourceNamesUnsubscribe()) > 0 {
 		t.pruneHeld()
 	}
@@ -109,49 +134,47 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	if st.held(k, version, rs) {
 		return nil, time.Time{}
 	}
-	desired := make(map[string]bool, len(rs))
+	desired := func(n string) bool {
+		_, ok := slices.BinarySearchFunc(rs, n, func(r *snapshot.Resource, n string) int { return strings.Compare(r.Name, n) })
+		return ok
+	}
 	var changed []*discoveryv3.Resource
 	var names []string
 	for _, r := range rs {
-		desired[r.Name] = true
-		if t.have[r.Name] != r.Version {
+		if v, ok := t.have.get(r.Name); !ok || v != r.Version {
 			changed = append(changed, r.Delta)
 			names = append(names, r.Name)
 		}
 	}
 	var removed []string
-	for n := range t.have {
-		if !desired[n] {
+	t.have.each(func(n string) {
+		if !desired(n) {
 			removed = append(removed, n)
 		}
-	}
+	})
 	// Names just subscribed that do not exist are answered as removed, so
 	// the client need not wait for a timeout to learn it.
 	for n := range t.notFound {
-		if _, had := t.have[n]; !desired[n] && !had {
+		if _, had := t.have.get(n); !desired(n) && !had {
 			removed = append(removed, n)
 		}
 	}
-	clear(t.notFound)
+	t.notFound = nil
+	// Once the changed are sent and the removed removed, the client has
+	// exactly rs (or had it already): share it.
+	base := st.srv.shared.heldFor(k, version, rs)
+	t.have.reset(base)
 	if len(changed) == 0 && len(removed) == 0 && !t.mustRespond {
 		t.memoize(st.snap, t.sentVersion)
 		return nil, time.Time{}
 	}
 	slices.Sort(removed)
-	for _, r := range changed {
-		t.have[r.GetName()] = r.GetVersion()
-	}
-	for _, n := range removed {
-		delete(t.have, n)
+	if len(names) == len(rs) {
+		names = base.names // everything: share the list
 	}
 	published := t.record(st, version, names)
 	if tracksHeld(k) {
-		set := make([]string, 0, len(t.have))
-		for n := range t.have {
-			set = append(set, n)
-		}
-		slices.Sort(set)
-		t.recordSet(set)
+		t.recordSet(base.names)
 	}
 	t.memoize(st.snap, t.sentVersion)
 	return &discoveryv3.DeltaDiscoveryResponse{

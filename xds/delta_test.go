@@ -211,3 +211,67 @@ func TestDeltaInitialVersions(t *testing.T) {
 func defaultFleet(r *translator.Resources) *translator.Output {
 	return &translator.Output{Fleets: map[string]*translator.Resources{"default": r}}
 }
+
+// A name unsubscribed is forgotten: subscribing to it again sends it again,
+// and names subscribed alike by several requests are answered once.
+func TestDeltaResubscribe(t *testing.T) {
+	e := start(t)
+	update(t, e, app(90, 10))
+	both := []string{"myapp-v1_default", "myapp-v2_default"}
+	c := e.delta(t, node("envoy-delta", "default", ""))
+	c.send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: eds, ResourceNamesSubscribe: both})
+	r, names := c.expect(eds)
+	if !slices.Equal(names, both) {
+		t.Fatalf("EDS = %v", names)
+	}
+	c.ack(r)
+	c.send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: eds, ResourceNamesUnsubscribe: both[:1]})
+	c.quiet(100 * time.Millisecond)
+	c.send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: eds, ResourceNamesSubscribe: both[:1]})
+	r, names = c.expect(eds)
+	if !slices.Equal(names, both[:1]) || len(r.GetRemovedResources()) != 0 {
+		t.Fatalf("resubscribed EDS = %v removed %v", names, r.GetRemovedResources())
+	}
+	c.ack(r)
+	c.quiet(100 * time.Millisecond)
+	c.send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: eds, ResourceNamesSubscribe: []string{"missing", both[0]}, ResourceNamesUnsubscribe: both[1:]})
+	r, names = c.expect(eds)
+	if len(names) != 0 || !slices.Equal(r.GetRemovedResources(), []string{"missing"}) {
+		t.Fatalf("EDS = %v removed %v", names, r.GetRemovedResources())
+	}
+	c.ack(r)
+	c.send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: eds, ResourceNamesSubscribe: both[1:]})
+	r, names = c.expect(eds)
+	if !slices.Equal(names, both[1:]) || len(r.GetRemovedResources()) != 0 {
+		t.Fatalf("EDS = %v removed %v", names, r.GetRemovedResources())
+	}
+	c.ack(r)
+	c.quiet(100 * time.Millisecond)
+
+	// A second client subscribing alike shares the subscription.
+	c2 := e.delta(t, node("envoy-delta-2", "default", ""))
+	c2.send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: eds, ResourceNamesSubscribe: []string{"missing", both[1], both[0]}})
+	r, names = c2.expect(eds)
+	if !slices.Equal(names, both) || !slices.Equal(r.GetRemovedResources(), []string{"missing"}) {
+		t.Fatalf("second client EDS = %v removed %v", names, r.GetRemovedResources())
+	}
+	c2.ack(r)
+	c2.quiet(100 * time.Millisecond)
+	var sorted, have [][]string
+	e.srv.mu.Lock()
+	for _, s := range e.srv.streams {
+		s.mu.Lock()
+		ts := s.types[snapshot.KindEndpoint]
+		sorted = append(sorted, ts.sorted)
+		if ts.have.base == nil || len(ts.have.over) != 0 {
+			t.Errorf("have = %+v, want a base only", ts.have)
+		} else {
+			have = append(have, ts.have.base.names)
+		}
+		s.mu.Unlock()
+	}
+	e.srv.mu.Unlock()
+	if len(sorted) != 2 || &sorted[0][0] != &sorted[1][0] || len(have) != 2 || &have[0][0] != &have[1][0] {
+		t.Fatalf("subscriptions %v and held sets %v are not shared", sorted, have)
+	}
+}

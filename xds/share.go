@@ -16,8 +16,11 @@ import (
 // Shared lists are read only.
 type shared struct {
 	mu   sync.Mutex
-	subs [snapshot.NumKinds]sharedSub
+	subs [snapshot.NumKinds][]sharedSub
 	sent [snapshot.NumKinds][]string
+	// held: the recent selected sets delta clients were brought up to
+	// (have.go), by content version.
+	held [snapshot.NumKinds][]sharedHeld
 	// needs memoizes the clusters an LDS or RDS selected set routes to, by
 	// the set's content version: every stream holding the same routes
 	// needs the same clusters, and walking a gateway's RouteConfiguration
@@ -56,19 +59,26 @@ type sharedSub struct {
 	set    map[string]bool
 }
 
-// subscription returns a shared copy of a sorted SotW subscription (nil
-// when s is nil, for tests that build streams by hand).
+// subscription returns a shared copy of a sorted subscription (nil when
+// s is nil, for tests that build streams by hand). The recent ones per type
+// are kept: a few fleets, and delta clients subscribing in steps.
 func (s *shared) subscription(k snapshot.Kind, sorted []string) ([]string, map[string]bool) {
 	if s == nil {
 		return sorted, setOf(sorted)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if last := s.subs[k]; last.set != nil && slices.Equal(last.sorted, sorted) {
-		return last.sorted, last.set
+	for _, e := range s.subs[k] {
+		if slices.Equal(e.sorted, sorted) {
+			return e.sorted, e.set
+		}
 	}
-	s.subs[k] = sharedSub{sorted: sorted, set: setOf(sorted)}
-	return sorted, s.subs[k].set
+	if len(s.subs[k]) == recentSets {
+		s.subs[k] = slices.Delete(s.subs[k], 0, 1)
+	}
+	e := sharedSub{sorted: sorted, set: setOf(sorted)}
+	s.subs[k] = append(s.subs[k], e)
+	return e.sorted, e.set
 }
 
 // sentNames returns a shared copy of the names of a response.

@@ -64,14 +64,15 @@ type typeState struct {
 	memoGen     uint64
 	memoVersion string
 
-	// Delta only: what the client has, name -> version, and names newly
-	// subscribed that must be answered even if they do not exist.
-	have     map[string]string
+	// Delta only: what the client has (have.go), and names newly
+	// subscribed that must be answered even if they do not exist (nil
+	// between requests: a cleared map would keep its buckets).
+	have     haveSet
 	notFound map[string]bool
 }
 
 func newTypeState(k snapshot.Kind) *typeState {
-	return &typeState{kind: k, names: map[string]bool{}, have: map[string]string{}, notFound: map[string]bool{}}
+	return &typeState{kind: k, names: map[string]bool{}}
 }
 
 // wildcardKind: CDS and LDS are the types a request without names
@@ -117,14 +118,6 @@ func (t *typeState) memoized(s *snapshot.Snapshot) (string, bool) {
 // memoize records the version of the selected set of s.
 func (t *typeState) memoize(s *snapshot.Snapshot, version string) {
 	t.memoKind, t.memoGen, t.memoVersion = s.Version(t.kind), t.gen, version
-}
-
-func (t *typeState) sortNames() {
-	t.sorted = t.sorted[:0:0]
-	for n := range t.names {
-		t.sorted = append(t.sorted, n)
-	}
-	slices.Sort(t.sorted)
 }
 
 // selected returns the resources the subscription covers, sorted by name.
