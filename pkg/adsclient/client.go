@@ -17,10 +17,11 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3" // decodes EDS with Config.Decode
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/route/v3" // decodes RDS with Config.Decode
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/serin-dev/serin/snapshot"
 )
 
 // Type URLs, in the order Envoy needs them.
@@ -258,7 +259,7 @@ func (c *Client) dependents(typeURL string) (string, []string) {
 		return EndpointType, slices.Compact(names)
 	case typeURL == ListenerType:
 		for _, m := range st.decoded {
-			for _, h := range HCMs(m.(*listenerv3.Listener)) {
+			for _, h := range snapshot.ListenerHCMs(m.(*listenerv3.Listener)) {
 				if rds := h.GetRds(); rds != nil {
 					names = append(names, rds.GetRouteConfigName())
 				}
@@ -268,27 +269,6 @@ func (c *Client) dependents(typeURL string) (string, []string) {
 		return RouteType, slices.Compact(names)
 	}
 	return "", nil
-}
-
-// HCMs returns a listener's HTTP connection managers (API listener or
-// filter chains).
-func HCMs(l *listenerv3.Listener) []*hcmv3.HttpConnectionManager {
-	var out []*hcmv3.HttpConnectionManager
-	if api := l.GetApiListener().GetApiListener(); api != nil {
-		h := &hcmv3.HttpConnectionManager{}
-		if api.UnmarshalTo(h) == nil {
-			out = append(out, h)
-		}
-	}
-	for _, fc := range l.GetFilterChains() {
-		for _, f := range fc.GetFilters() {
-			h := &hcmv3.HttpConnectionManager{}
-			if tc := f.GetTypedConfig(); tc != nil && tc.UnmarshalTo(h) == nil {
-				out = append(out, h)
-			}
-		}
-	}
-	return out
 }
 
 func (c *Client) notify() {

@@ -10,7 +10,6 @@ import (
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 )
@@ -172,28 +171,7 @@ func (c *Client) named(typeURL string, a *anypb.Any) (string, proto.Message, err
 }
 
 // nameOf returns field 1 (a string) of a serialized message.
-func nameOf(b []byte) (string, error) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return "", protowire.ParseError(n)
-		}
-		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return "", protowire.ParseError(n)
-			}
-			return string(v), nil
-		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return "", protowire.ParseError(n)
-		}
-		b = b[n:]
-	}
-	return "", nil
-}
+func nameOf(b []byte) (string, error) { return fieldString(b, 1) }
 
 func resourceName(m proto.Message) string {
 	type named interface{ GetName() string }

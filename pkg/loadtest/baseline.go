@@ -15,9 +15,9 @@ import (
 	sotwv3 "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	"google.golang.org/grpc"
 
-	"github.com/serin-dev/serin/pkg/adsclient"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/gen"
+	"github.com/serin-dev/serin/snapshot"
 	"github.com/serin-dev/serin/translator"
 	"github.com/serin-dev/serin/xds"
 )
@@ -108,7 +108,7 @@ func (b *Baseline) publish() error {
 	var listeners, routes []types.Resource
 	for _, l := range res.Listeners {
 		listeners = append(listeners, l)
-		for _, h := range adsclient.HCMs(l) {
+		for _, h := range snapshot.ListenerHCMs(l) {
 			named[h.GetRds().GetRouteConfigName()] = true
 		}
 	}
