@@ -105,11 +105,13 @@ func (m *MemoryStore) Releases(k store.Key) ([]Release, error) {
 func (m *MemoryStore) SaveRelease(k store.Key, r Release) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.releases[k] = upsertRelease(m.releases[k], r)
+	m.releases[k] = UpsertRelease(m.releases[k], r, maxReleases)
 	return nil
 }
 
-func upsertRelease(list []Release, r Release) []Release {
+// UpsertRelease replaces the release numbered r.Number or appends r,
+// keeping the newest max releases. Every ReleaseLog stores history this way.
+func UpsertRelease(list []Release, r Release, max int) []Release {
 	for i := range list {
 		if list[i].Number == r.Number {
 			list[i] = r
@@ -117,8 +119,8 @@ func upsertRelease(list []Release, r Release) []Release {
 		}
 	}
 	list = append(list, r)
-	if len(list) > maxReleases {
-		list = list[len(list)-maxReleases:]
+	if len(list) > max {
+		list = list[len(list)-max:]
 	}
 	return list
 }
@@ -188,7 +190,7 @@ func (f *FileStore) SaveRelease(k store.Key, r Release) error {
 	if _, err := readJSON(f.path("releases", k), &list); err != nil {
 		return err
 	}
-	return writeJSONAtomic(f.path("releases", k), upsertRelease(list, r))
+	return writeJSONAtomic(f.path("releases", k), UpsertRelease(list, r, maxReleases))
 }
 
 func readJSON(path string, v any) (bool, error) {

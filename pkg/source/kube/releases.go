@@ -142,7 +142,7 @@ func (l *ReleaseLog) SaveRelease(key store.Key, r canary.Release) error {
 		// A history that does not decode is started over rather than
 		// blocking every later save.
 		list, _ := decodeReleases(cm)
-		data, err := encodeReleases(upsertRelease(list, r))
+		data, err := encodeReleases(canary.UpsertRelease(list, r, maxKubeReleases))
 		if err != nil {
 			return err
 		}
@@ -198,22 +198,6 @@ func decodeReleases(cm *corev1.ConfigMap) ([]canary.Release, error) {
 		return nil, fmt.Errorf("configmap %s key %s: %w", cm.Name, ReleasesDataKey, err)
 	}
 	return list, nil
-}
-
-// upsertRelease replaces the release with r.Number or appends r, keeping
-// the newest maxKubeReleases.
-func upsertRelease(list []canary.Release, r canary.Release) []canary.Release {
-	for i := range list {
-		if list[i].Number == r.Number {
-			list[i] = r
-			return list
-		}
-	}
-	list = append(list, r)
-	if len(list) > maxKubeReleases {
-		list = list[len(list)-maxKubeReleases:]
-	}
-	return list
 }
 
 // encodeReleases encodes list within maxReleasesBytes: it drops the oldest
