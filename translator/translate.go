@@ -31,14 +31,7 @@ func InputFrom(t *store.ReadTxn) *Input {
 		Canaries:        t.Canaries(),
 	}
 	if eps := t.AllUpstreamEndpoints(); len(eps) > 0 {
-		in.Endpoints = make(map[string][]Endpoint, len(eps))
-		for id, addrs := range eps {
-			out := make([]Endpoint, len(addrs))
-			for i, a := range addrs {
-				out[i] = Endpoint{Address: a.Address, Port: a.Port, Region: a.Region, Zone: a.Zone, Weight: a.Weight}
-			}
-			in.Endpoints[id] = out
-		}
+		in.Endpoints = eps
 	}
 	for _, st := range t.CanaryStates() {
 		if !st.Active {

@@ -10,6 +10,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/store"
 )
 
 // Input is everything a translation reads.
@@ -42,14 +43,9 @@ type GroupOverride struct {
 }
 
 // Endpoint is one discovered address of a kube upstream.
-type Endpoint struct {
-	Address string
-	Port    uint32
-	Region  string
-	Zone    string
-	// Weight is the load-balancing weight; 0 means 1.
-	Weight uint32
-}
+// It is the store's type: the Kubernetes source discovers endpoints into
+// the store, and translation reads them as they are.
+type Endpoint = store.EndpointAddr
 
 // Options change translation globally.
 type Options struct {
