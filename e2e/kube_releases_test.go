@@ -10,8 +10,8 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/canary"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/source/kube"
-	"github.com/serin-dev/serin/pkg/store"
 )
 
 // testKubeReleases saves a Canary's releases through one ReleaseLog (the
@@ -34,7 +34,7 @@ func testKubeReleases(t *testing.T, k *kubeEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := store.Key{Namespace: ns, Name: "myapp"}
+	key := ident.Key{Namespace: ns, Name: "myapp"}
 	leader, err := kube.NewReleaseLog(k.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/adsclient"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/source/kube"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/pkg/webhook"
@@ -187,7 +188,7 @@ func testKubeEndpoints(t *testing.T, k *kubeEnv) {
 		t.Fatal(err)
 	}
 	r := startReplica(t, k, replicaOptions{namespaces: []string{ns}})
-	key := store.Key{Namespace: ns, Name: "myapp-v2"}
+	key := ident.Key{Namespace: ns, Name: "myapp-v2"}
 	eps, ok := r.store.Read().UpstreamEndpoints(key)
 	if !ok || len(eps) != 1 || eps[0] != (store.EndpointAddr{Address: podA, Port: port, Zone: "zone-0"}) {
 		t.Fatalf("store endpoints of %s: %+v %v", key, eps, ok)
@@ -327,7 +328,7 @@ func testKubeStatus(t *testing.T, k *kubeEnv) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "bad VirtualService in the store", func() bool {
-		_, ok := r.store.Read().VirtualService(store.Key{Namespace: ns, Name: "bad"})
+		_, ok := r.store.Read().VirtualService(ident.Key{Namespace: ns, Name: "bad"})
 		return ok
 	})
 	gen := r.store.Generation()
@@ -370,7 +371,7 @@ func testKubeCanaryStatus(t *testing.T, k *kubeEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := store.Key{Namespace: ns, Name: "myapp"}
+	key := ident.Key{Namespace: ns, Name: "myapp"}
 	if st, err := cs.Load(ctx, key); err != nil || st != nil {
 		t.Fatalf("fresh canary: %+v %v", st, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/translator"
 )
 
@@ -33,7 +34,7 @@ type Snapshot struct {
 	// measured from it.
 	Published time.Time
 	sets      [NumKinds]Set
-	origins   map[string][]translator.ObjectRef
+	origins   map[string][]ident.Ref
 	// draining are clusters kept only for make-before-break.
 	draining []string
 }
@@ -66,9 +67,9 @@ func (s *Snapshot) Equal(o *Snapshot) bool {
 
 // Origins returns the objects the named resources of kind k were built
 // from, deduplicated and sorted; a NACK is attributed to them.
-func (s *Snapshot) Origins(k Kind, names []string) []translator.ObjectRef {
-	seen := map[translator.ObjectRef]bool{}
-	var out []translator.ObjectRef
+func (s *Snapshot) Origins(k Kind, names []string) []ident.Ref {
+	seen := map[ident.Ref]bool{}
+	var out []ident.Ref
 	for _, n := range names {
 		for _, ref := range s.origins[k.String()+"/"+n] {
 			if !seen[ref] {
@@ -77,7 +78,7 @@ func (s *Snapshot) Origins(k Kind, names []string) []translator.ObjectRef {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b translator.ObjectRef) int {
+	slices.SortFunc(out, func(a, b ident.Ref) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	return out

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // key is an object's namespace and name.
@@ -112,11 +113,11 @@ func objects[T any, P interface {
 		}
 		out = append(out, o)
 		keys = append(keys, k)
-		reps = append(reps, c.rep.open(ObjectRef{Kind: kind, Namespace: k.ns, Name: k.name}))
+		reps = append(reps, c.rep.open(ident.Ref{Kind: kind, Namespace: k.ns, Name: k.name}))
 	}
 	return out, keys, reps
 }
 
-func objRef(kind string, k key) ObjectRef {
-	return ObjectRef{Kind: kind, Namespace: k.ns, Name: k.name}
+func objRef(kind string, k key) ident.Ref {
+	return ident.Ref{Kind: kind, Namespace: k.ns, Name: k.name}
 }

@@ -8,6 +8,7 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // Origin key prefixes of Resources.Origins.
@@ -42,7 +43,7 @@ func emit(ir *IR, m *memo) map[string]*Resources {
 type builtCluster struct {
 	cluster   *clusterv3.Cluster
 	endpoints *endpointv3.ClusterLoadAssignment
-	origin    [1]ObjectRef
+	origin    [1]ident.Ref
 }
 
 func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
@@ -58,8 +59,8 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 		Routes:       make([]*routev3.RouteConfiguration, 0, len(f.Listeners)+nAPI),
 	}
 	keys := originKeys(f)
-	r.Origins = make(map[string][]ObjectRef, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI)
-	add := func(n int, refs []ObjectRef) {
+	r.Origins = make(map[string][]ident.Ref, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI)
+	add := func(n int, refs []ident.Ref) {
 		r.Origins[keys[:n]] = refs
 		keys = keys[n:]
 	}
@@ -101,7 +102,7 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 			vs[i] = vhs[j]
 		}
 		r.Routes = append(r.Routes, m.routeConfig(f.Name, l.Name, vs))
-		add(len(originListener)+len(l.Name), []ObjectRef{l.Gateway})
+		add(len(originListener)+len(l.Name), []ident.Ref{l.Gateway})
 		add(len(originRoute)+len(l.Name), listenerOrigins(l))
 	}
 	sort.Slice(r.APIListeners, func(i, j int) bool { return r.APIListeners[i].Name < r.APIListeners[j].Name })
@@ -152,12 +153,12 @@ func originKeys(f *Fleet) string {
 
 // listenerOrigins are the objects a Gateway's route configuration comes
 // from: its virtual hosts' VirtualServices and groups, sorted, once each.
-func listenerOrigins(l *Listener) []ObjectRef {
+func listenerOrigins(l *Listener) []ident.Ref {
 	n := 0
 	for _, vh := range l.VirtualHosts {
 		n += len(vh.Origins)
 	}
-	out := make([]ObjectRef, 0, n)
+	out := make([]ident.Ref, 0, n)
 	for _, vh := range l.VirtualHosts {
 		out = append(out, vh.Origins...)
 	}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // Names of the gateway that exists when no Gateway is configured.
@@ -16,7 +17,7 @@ const (
 // resolved.
 type gatewayEntry struct {
 	key     key
-	ref     ObjectRef
+	ref     ident.Ref
 	rep     int32
 	ok      bool
 	fleet   string

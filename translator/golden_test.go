@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/serin-dev/serin/pkg/ident"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
@@ -27,7 +28,7 @@ func renderOutput(out *Output) ([]byte, error) {
 		Listeners    []json.RawMessage      `json:"listeners,omitempty"`
 		APIListeners []json.RawMessage      `json:"apiListeners,omitempty"`
 		Routes       []json.RawMessage      `json:"routes,omitempty"`
-		Origins      map[string][]ObjectRef `json:"origins,omitempty"`
+		Origins      map[string][]ident.Ref `json:"origins,omitempty"`
 	}
 	var err error
 	raw := func(ms ...proto.Message) []json.RawMessage {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // Translator is Translate with a memory of its last run, for a caller that
@@ -235,7 +236,7 @@ func (t *Translator) changedGroups(in *Input) ([]int, bool) {
 // scratch points the compiler's reporter at a fresh one-report reporter for
 // recompiling one object; done returns that report's problems and restores
 // the reporter.
-func (c *compiler) scratch(ref ObjectRef) (done func() []Problem) {
+func (c *compiler) scratch(ref ident.Ref) (done func() []Problem) {
 	saved := c.rep
 	c.rep = newReporter(1)
 	c.rep.open(ref)
@@ -248,7 +249,7 @@ func (c *compiler) scratch(ref ObjectRef) (done func() []Problem) {
 
 // redo is one object compiled again, waiting to be committed.
 type redo struct {
-	ref      ObjectRef
+	ref      ident.Ref
 	problems []Problem
 	vs       int // index in c.vss for a VirtualService, else -1
 }
@@ -448,7 +449,7 @@ func (t *Translator) indexUsers() {
 func (t *Translator) patchReports(redos []redo) []Report {
 	reports := slices.Clone(t.out.Reports)
 	for _, r := range redos {
-		i, found := sort.Find(len(reports), func(i int) int { return refCompare(r.ref, reports[i].ObjectRef) })
+		i, found := sort.Find(len(reports), func(i int) int { return refCompare(r.ref, reports[i].Ref) })
 		if !found {
 			continue // cannot happen: every object has a report
 		}

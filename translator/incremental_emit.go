@@ -6,6 +6,7 @@ import (
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // memo remembers the messages a Translator emitted last time, by resource
@@ -66,7 +67,7 @@ func (m *memo) emitAll(ir *IR) map[string]*Resources {
 
 func (m *memo) cluster(c *Cluster) *builtCluster {
 	if m == nil {
-		return &builtCluster{cluster: buildCluster(c), endpoints: buildEndpoints(c), origin: [1]ObjectRef{c.Upstream}}
+		return &builtCluster{cluster: buildCluster(c), endpoints: buildEndpoints(c), origin: [1]ident.Ref{c.Upstream}}
 	}
 	old, ok := m.prev.clusters[c.Name]
 	if !ok || (old.ir != c && !reflect.DeepEqual(old.ir, c)) {

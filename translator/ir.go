@@ -1,6 +1,10 @@
 package translator
 
-import "time"
+import (
+	"time"
+
+	"github.com/serin-dev/serin/pkg/ident"
+)
 
 // The IR is the seam between the API objects and Envoy: plain values with
 // every reference resolved, every default applied and every bad part already
@@ -32,7 +36,7 @@ type Listener struct {
 	Name    string
 	Address string
 	Port    uint32
-	Gateway ObjectRef
+	Gateway ident.Ref
 	// VirtualHosts in name order; they point into Fleet.VirtualHosts.
 	VirtualHosts []*VirtualHost
 }
@@ -49,7 +53,7 @@ type VirtualHost struct {
 	APIListeners []string
 	// Origins are the VirtualService (first) and the UpstreamGroups its
 	// routes use, sorted.
-	Origins []ObjectRef
+	Origins []ident.Ref
 }
 
 // Route is one VirtualService route. Each of its matches becomes one Envoy
@@ -145,7 +149,7 @@ type HashPolicy struct {
 type Cluster struct {
 	// Name is "<name>_<namespace>" of the Upstream.
 	Name           string
-	Upstream       ObjectRef
+	Upstream       ident.Ref
 	ConnectTimeout time.Duration
 	HTTP2          bool
 	HealthChecks   []HealthCheck

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -93,7 +94,7 @@ func TestBuildIR(t *testing.T) {
 	if split.Timeout == nil || *split.Timeout != 3*time.Second {
 		t.Errorf("timeout = %v", split.Timeout)
 	}
-	wantOrigins := []ObjectRef{{"VirtualService", "default", "app"}, {"UpstreamGroup", "default", "g"}}
+	wantOrigins := []ident.Ref{{Kind: "VirtualService", Namespace: "default", Name: "app"}, {Kind: "UpstreamGroup", Namespace: "default", Name: "g"}}
 	if !reflect.DeepEqual(vh.Origins, wantOrigins) {
 		t.Errorf("origins = %+v", vh.Origins)
 	}
@@ -101,17 +102,17 @@ func TestBuildIR(t *testing.T) {
 
 // Emit needs nothing but the IR: a hand-built one gives valid resources.
 func TestEmitHandBuiltIR(t *testing.T) {
-	c := &Cluster{Name: "x_ns", Upstream: ObjectRef{"Upstream", "ns", "x"}, HTTP2: true,
+	c := &Cluster{Name: "x_ns", Upstream: ident.Ref{Kind: "Upstream", Namespace: "ns", Name: "x"}, HTTP2: true,
 		Localities: []Locality{{Region: "r", Zone: "z", Weight: 2, Endpoints: []LbEndpoint{{"10.1.1.1", 9000, 2}}}}}
 	vh := &VirtualHost{Name: "v_ns", Domains: []string{"x.example.com", "*.x"}, APIListeners: []string{"x.example.com"},
-		Origins: []ObjectRef{{"VirtualService", "ns", "v"}},
+		Origins: []ident.Ref{{Kind: "VirtualService", Namespace: "ns", Name: "v"}},
 		Routes: []*Route{
 			{Matches: []Match{{PathKind: PathExact, Path: "/a", Methods: []string{"GET", "HEAD"}}}, Clusters: []WeightedCluster{{"x_ns", 1}}},
 			{Matches: []Match{{PathKind: PathPrefix, Path: "/"}}, Direct: &DirectResponse{Status: 503, Body: "no\n"}},
 		}}
 	ir := &IR{Fleets: []*Fleet{{
 		Name:         "default",
-		Listeners:    []*Listener{{Name: "gw_ns", Address: "0.0.0.0", Port: 80, Gateway: ObjectRef{"Gateway", "ns", "gw"}, VirtualHosts: []*VirtualHost{vh}}},
+		Listeners:    []*Listener{{Name: "gw_ns", Address: "0.0.0.0", Port: 80, Gateway: ident.Ref{Kind: "Gateway", Namespace: "ns", Name: "gw"}, VirtualHosts: []*VirtualHost{vh}}},
 		VirtualHosts: []*VirtualHost{vh},
 		Clusters:     []*Cluster{c},
 	}}}

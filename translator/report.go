@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // reporter collects a report per input object. Objects hold the index of
@@ -20,8 +21,8 @@ func newReporter(n int) *reporter {
 }
 
 // open starts the report of an object and returns its index.
-func (r *reporter) open(ref ObjectRef) int32 {
-	r.list = append(r.list, Report{ObjectRef: ref})
+func (r *reporter) open(ref ident.Ref) int32 {
+	r.list = append(r.list, Report{Ref: ref})
 	return int32(len(r.list) - 1)
 }
 
@@ -88,11 +89,11 @@ func (r *reporter) reports() []Report {
 		}
 		rep.Reason = b.String()
 	}
-	slices.SortStableFunc(r.list, func(a, b Report) int { return refCompare(a.ObjectRef, b.ObjectRef) })
+	slices.SortStableFunc(r.list, func(a, b Report) int { return refCompare(a.Ref, b.Ref) })
 	return r.list
 }
 
-func refCompare(a, b ObjectRef) int {
+func refCompare(a, b ident.Ref) int {
 	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
 		return c
 	}
@@ -102,7 +103,7 @@ func refCompare(a, b ObjectRef) int {
 	return strings.Compare(a.Name, b.Name)
 }
 
-func refLess(a, b ObjectRef) bool { return refCompare(a, b) < 0 }
+func refLess(a, b ident.Ref) bool { return refCompare(a, b) < 0 }
 
 // problems reports on one object.
 type problems struct {

@@ -6,12 +6,13 @@ import (
 	"strings"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // vsEntry is one VirtualService with its resolved routes.
 type vsEntry struct {
 	key key
-	ref ObjectRef
+	ref ident.Ref
 	rep int32
 	ok  bool
 	// name is the virtual host name, "<name>_<namespace>".
@@ -19,7 +20,7 @@ type vsEntry struct {
 	domains []string
 	routes  []*Route
 	// origins are the VirtualService and the groups its routes use, sorted.
-	origins []ObjectRef
+	origins []ident.Ref
 }
 
 // unavailable is the status of a route whose destination is missing or
@@ -49,7 +50,7 @@ func (c *compiler) compileVirtualService(e *vsEntry, vs *v1alpha1.VirtualService
 	}
 	p := problems{rep: c.rep, i: e.rep}
 	e.domains = domainsIR(&p, vs.Spec.VirtualHost.Domains)
-	e.origins = []ObjectRef{e.ref}
+	e.origins = []ident.Ref{e.ref}
 	routes := vs.Spec.VirtualHost.Routes
 	e.routes = make([]*Route, 0, len(routes))
 	for j := range routes {
@@ -151,7 +152,7 @@ func (c *compiler) routeIR(p *problems, e *vsEntry, i int, r *v1alpha1.Route) *R
 	return rt
 }
 
-func (e *vsEntry) addOrigin(ref ObjectRef) {
+func (e *vsEntry) addOrigin(ref ident.Ref) {
 	for _, o := range e.origins {
 		if o == ref {
 			return

@@ -10,6 +10,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -78,17 +79,8 @@ type Resources struct {
 	// Origins maps "<short type>/<resource name>" (cluster/, endpoint/,
 	// listener/, route/) to the objects the resource was built from, so a
 	// NACK can be attributed to them.
-	Origins map[string][]ObjectRef
+	Origins map[string][]ident.Ref
 }
-
-// ObjectRef names an input object.
-type ObjectRef struct {
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-}
-
-func (r ObjectRef) String() string { return r.Kind + " " + r.Namespace + "/" + r.Name }
 
 // Problem is one thing wrong with an object.
 type Problem struct {
@@ -101,7 +93,7 @@ type Problem struct {
 
 // Report is the outcome of translating one object.
 type Report struct {
-	ObjectRef
+	ident.Ref
 	// State is Accepted, Warning or Rejected.
 	State v1alpha1.State `json:"state"`
 	// Reason joins the problems, "field: message; field: message".

@@ -2,12 +2,13 @@ package translator
 
 import (
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // upstreamEntry is one Upstream and, unless it was rejected, its cluster.
 type upstreamEntry struct {
 	key     key
-	ref     ObjectRef
+	ref     ident.Ref
 	cluster *Cluster // nil when rejected
 }
 

@@ -5,12 +5,13 @@ import (
 	"strconv"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // groupEntry is one UpstreamGroup with its effective, resolved split.
 type groupEntry struct {
 	key key
-	ref ObjectRef
+	ref ident.Ref
 	// ok is false when the group is rejected; routes using it answer 503.
 	ok       bool
 	clusters []WeightedCluster

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/peer"
 	xdsgrpc "google.golang.org/grpc/xds" // registers the xds resolver and balancers
 
+	"github.com/serin-dev/serin/pkg/ident"
 	st "github.com/serin-dev/serin/snapshot/snapshottest"
 	"github.com/serin-dev/serin/translator"
 )
@@ -38,7 +39,7 @@ func backend(t *testing.T) string {
 // grpcResources: API listener "myapp" splitting over two backends, with
 // LRS reporting to the management server itself.
 func grpcResources(v1, v2 string, w1, w2 uint32) *translator.Resources {
-	r := &translator.Resources{Origins: map[string][]translator.ObjectRef{}}
+	r := &translator.Resources{Origins: map[string][]ident.Ref{}}
 	for i, addr := range []string{v1, v2} {
 		name := fmt.Sprintf("myapp-v%d_default", i+1)
 		c := st.Cluster(name)

@@ -3,7 +3,7 @@ package xds
 import (
 	"time"
 
-	"github.com/serin-dev/serin/translator"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // NackStatus is the last rejection of a type by a node.
@@ -29,7 +29,7 @@ type Nack struct {
 	// Resources are the names in the rejected response.
 	Resources []string
 	// Objects built those resources (via translator.Resources.Origins).
-	Objects []translator.ObjectRef
+	Objects []ident.Ref
 }
 
 // nack records a NACK: metrics, log, hook. Callers hold st.mu; the hook

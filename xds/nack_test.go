@@ -8,6 +8,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/translator"
 )
 
@@ -46,7 +47,7 @@ func TestNackIsNotResent(t *testing.T) {
 		if n.NodeID != "bad" || n.TypeURL != cds || n.Version != nacked || n.Message != "cluster myapp-v2_default: bad connect timeout" {
 			t.Errorf("nack = %+v", n)
 		}
-		want := []translator.ObjectRef{{Kind: "Upstream", Namespace: "default", Name: "myapp-v1"}, {Kind: "Upstream", Namespace: "default", Name: "myapp-v2"}}
+		want := []ident.Ref{{Kind: "Upstream", Namespace: "default", Name: "myapp-v1"}, {Kind: "Upstream", Namespace: "default", Name: "myapp-v2"}}
 		if !slices.Equal(n.Objects, want) {
 			t.Errorf("nack objects = %v, want %v", n.Objects, want)
 		}

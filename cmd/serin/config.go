@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/source/file"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/translator"
@@ -16,7 +17,7 @@ import (
 type config struct {
 	objs  []*file.Object
 	errs  []file.FileError
-	byRef map[translator.ObjectRef]*file.Object
+	byRef map[ident.Ref]*file.Object
 }
 
 func loadConfig(paths []string) (*config, error) {
@@ -24,9 +25,9 @@ func loadConfig(paths []string) (*config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &config{objs: objs, errs: errs, byRef: make(map[translator.ObjectRef]*file.Object, len(objs))}
+	c := &config{objs: objs, errs: errs, byRef: make(map[ident.Ref]*file.Object, len(objs))}
 	for _, o := range objs {
-		c.byRef[translator.ObjectRef{Kind: o.Kind, Namespace: o.Key.Namespace, Name: o.Key.Name}] = o
+		c.byRef[ident.Ref{Kind: o.Kind, Namespace: o.Key.Namespace, Name: o.Key.Name}] = o
 	}
 	return c, nil
 }
@@ -64,7 +65,7 @@ func (p problem) String() string {
 }
 
 // objectProblem locates a problem of an object at its field's line.
-func (c *config) objectProblem(ref translator.ObjectRef, fieldPath, msg string, rejected bool) problem {
+func (c *config) objectProblem(ref ident.Ref, fieldPath, msg string, rejected bool) problem {
 	text := ref.String() + ": "
 	if fieldPath != "" {
 		text += fieldPath + ": "

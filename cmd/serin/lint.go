@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/translator"
 )
 
@@ -70,7 +71,7 @@ func (c *config) lint() ([]problem, error) {
 		ps = append(ps, problem{file: e.File, line: e.Line, text: e.Message, rejected: true})
 	}
 	for _, o := range c.objs {
-		ref := translator.ObjectRef{Kind: o.Kind, Namespace: o.Key.Namespace, Name: o.Key.Name}
+		ref := ident.Ref{Kind: o.Kind, Namespace: o.Key.Namespace, Name: o.Key.Name}
 		v, ok := o.Obj.(interface{ Validate() field.ErrorList })
 		if !ok {
 			continue
@@ -89,7 +90,7 @@ func (c *config) lint() ([]problem, error) {
 	}
 	for _, r := range out.Reports {
 		for _, p := range r.Problems {
-			ps = append(ps, c.objectProblem(r.ObjectRef, p.Field, p.Message, p.Severity == v1alpha1.StateRejected))
+			ps = append(ps, c.objectProblem(r.Ref, p.Field, p.Message, p.Severity == v1alpha1.StateRejected))
 		}
 	}
 	return sortProblems(ps), nil

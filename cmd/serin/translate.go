@@ -45,7 +45,7 @@ file failed to decode.`,
 			}
 			for _, r := range out.Reports {
 				for _, p := range r.Problems {
-					a.log.Warn(c.objectProblem(r.ObjectRef, p.Field, p.Message, false).String(), "severity", p.Severity)
+					a.log.Warn(c.objectProblem(r.Ref, p.Field, p.Message, false).String(), "severity", p.Severity)
 				}
 			}
 			doc, err := fleetsDocument(out, fleet)

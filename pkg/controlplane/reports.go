@@ -9,6 +9,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/translator"
 )
@@ -30,10 +31,10 @@ type Nack struct {
 type Reports struct {
 	mu      sync.RWMutex
 	reports []translator.Report
-	index   map[translator.ObjectRef]int
-	origins map[translator.ObjectRef]string
+	index   map[ident.Ref]int
+	origins map[ident.Ref]string
 	// nacks by object, then by node+"\x00"+typeURL.
-	nacks map[translator.ObjectRef]map[string]Nack
+	nacks map[ident.Ref]map[string]Nack
 	extra func() []admin.ResourceStatus
 	// live returns a check of whether a recorded NACK still stands (the
 	// node is connected and has not been sent a later version of that
@@ -51,7 +52,7 @@ const liveTTL = 100 * time.Millisecond
 
 // NewReports returns an empty set.
 func NewReports() *Reports {
-	return &Reports{nacks: map[translator.ObjectRef]map[string]Nack{}}
+	return &Reports{nacks: map[ident.Ref]map[string]Nack{}}
 }
 
 // SetExtra adds entries that are not objects (files that failed to load).
@@ -73,12 +74,12 @@ func (r *Reports) SetLive(fn func() func(Nack) bool) {
 
 // SetTranslation replaces the reports with a new translation's.
 func (r *Reports) SetTranslation(reports []translator.Report, txn *store.ReadTxn) {
-	origins := make(map[translator.ObjectRef]string, len(reports))
-	index := make(map[translator.ObjectRef]int, len(reports))
+	origins := make(map[ident.Ref]string, len(reports))
+	index := make(map[ident.Ref]int, len(reports))
 	for i, rep := range reports {
-		index[rep.ObjectRef] = i
-		if o, ok := txn.Origin(rep.Kind, store.Key{Namespace: rep.Namespace, Name: rep.Name}); ok && o.File != "" {
-			origins[rep.ObjectRef] = o.String()
+		index[rep.Ref] = i
+		if o, ok := txn.Origin(rep.Kind, ident.Key{Namespace: rep.Namespace, Name: rep.Name}); ok && o.File != "" {
+			origins[rep.Ref] = o.String()
 		}
 	}
 	r.mu.Lock()
@@ -89,7 +90,7 @@ func (r *Reports) SetTranslation(reports []translator.Report, txn *store.ReadTxn
 }
 
 // RecordNack attributes a NACK to objects.
-func (r *Reports) RecordNack(n Nack, objs []translator.ObjectRef) {
+func (r *Reports) RecordNack(n Nack, objs []ident.Ref) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, o := range objs {
@@ -120,7 +121,7 @@ func (r *Reports) ClearNacks(node, typeURL string) {
 }
 
 // Nacks returns the NACKs attributed to one object, oldest first.
-func (r *Reports) Nacks(o translator.ObjectRef) []Nack {
+func (r *Reports) Nacks(o ident.Ref) []Nack {
 	live := r.prune()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -135,7 +136,7 @@ func (r *Reports) Nacks(o translator.ObjectRef) []Nack {
 }
 
 // Get returns one object's report with its NACKs folded in.
-func (r *Reports) Get(o translator.ObjectRef) (translator.Report, bool) {
+func (r *Reports) Get(o ident.Ref) (translator.Report, bool) {
 	live := r.prune()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -174,7 +175,7 @@ func (r *Reports) prune() func(Nack) bool {
 
 // withNacks folds NACKs into a report; callers hold mu.
 func (r *Reports) withNacks(rep translator.Report, live func(Nack) bool) translator.Report {
-	m := r.nacks[rep.ObjectRef]
+	m := r.nacks[rep.Ref]
 	if len(m) == 0 {
 		return rep
 	}
@@ -223,7 +224,7 @@ func (r *Reports) List() []admin.ResourceStatus {
 		rep = r.withNacks(rep, live)
 		out = append(out, admin.ResourceStatus{
 			Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name,
-			State: string(rep.State), Reason: rep.Reason, Origin: r.origins[rep.ObjectRef],
+			State: string(rep.State), Reason: rep.Reason, Origin: r.origins[rep.Ref],
 		})
 	}
 	return out

@@ -6,17 +6,18 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/translator"
 )
 
 func TestReportsFoldNacksUntilTheyNoLongerStand(t *testing.T) {
-	vs := translator.ObjectRef{Kind: v1alpha1.KindVirtualService, Namespace: "default", Name: "myapp"}
-	group := translator.ObjectRef{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g"}
+	vs := ident.Ref{Kind: v1alpha1.KindVirtualService, Namespace: "default", Name: "myapp"}
+	group := ident.Ref{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g"}
 	r := NewReports()
 	r.SetTranslation([]translator.Report{
-		{ObjectRef: vs, State: v1alpha1.StateAccepted},
-		{ObjectRef: group, State: v1alpha1.StateWarning, Reason: "spec.destinations[1]: Upstream default/v3 not found"},
+		{Ref: vs, State: v1alpha1.StateAccepted},
+		{Ref: group, State: v1alpha1.StateWarning, Reason: "spec.destinations[1]: Upstream default/v3 not found"},
 	}, store.New().Read())
 
 	standing := map[string]bool{"envoy-1": true, "envoy-2": true}
@@ -26,8 +27,8 @@ func TestReportsFoldNacksUntilTheyNoLongerStand(t *testing.T) {
 		return func(n Nack) bool { return standing[n.Node] }
 	})
 	const rds = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
-	r.RecordNack(Nack{Node: "envoy-1", TypeURL: rds, Version: "v7", Message: "duplicate domain", Time: time.Now()}, []translator.ObjectRef{vs, group})
-	r.RecordNack(Nack{Node: "envoy-2", TypeURL: rds, Version: "v7", Message: "duplicate domain", Time: time.Now()}, []translator.ObjectRef{vs})
+	r.RecordNack(Nack{Node: "envoy-1", TypeURL: rds, Version: "v7", Message: "duplicate domain", Time: time.Now()}, []ident.Ref{vs, group})
+	r.RecordNack(Nack{Node: "envoy-2", TypeURL: rds, Version: "v7", Message: "duplicate domain", Time: time.Now()}, []ident.Ref{vs})
 
 	list := r.List()
 	if calls != 1 {

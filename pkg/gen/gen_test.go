@@ -29,7 +29,7 @@ func TestTranslatesClean(t *testing.T) {
 	out := translator.Translate(Input(Config{VirtualServices: 20}), translator.Options{})
 	for _, r := range out.Reports {
 		if r.State != "Accepted" {
-			t.Errorf("%s: %s %s", r.ObjectRef, r.State, r.Reason)
+			t.Errorf("%s: %s %s", r.Ref, r.State, r.Reason)
 		}
 	}
 	res := out.Fleets["default"]

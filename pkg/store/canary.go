@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // CanaryState is the canary engine's state for one Canary: the weights it
@@ -38,7 +39,7 @@ func (t *ReadTxn) CanaryStates() []*CanaryState {
 }
 
 // CanaryState returns the state of one Canary.
-func (t *ReadTxn) CanaryState(canary Key) (*CanaryState, bool) {
+func (t *ReadTxn) CanaryState(canary ident.Key) (*CanaryState, bool) {
 	raw, err := t.txn.First(tableCanaryState, "id", canary.String())
 	if err != nil || raw == nil {
 		return nil, false
@@ -52,7 +53,7 @@ func (tx *WriteTxn) PutCanaryState(st *CanaryState) error {
 	if st.ID == "" || st.GroupID == "" {
 		return fmt.Errorf("store: canary state needs ID and GroupID")
 	}
-	if old, ok := tx.CanaryState(parseKey(st.ID)); ok && reflect.DeepEqual(old, st) {
+	if old, ok := tx.CanaryState(ident.MustParseKey(st.ID)); ok && reflect.DeepEqual(old, st) {
 		return nil
 	}
 	if err := tx.txn.Insert(tableCanaryState, st); err != nil {
@@ -63,7 +64,7 @@ func (tx *WriteTxn) PutCanaryState(st *CanaryState) error {
 }
 
 // DeleteCanaryState forgets a canary's state.
-func (tx *WriteTxn) DeleteCanaryState(canary Key) error {
+func (tx *WriteTxn) DeleteCanaryState(canary ident.Key) error {
 	old, ok := tx.CanaryState(canary)
 	if !ok {
 		return nil
@@ -73,14 +74,4 @@ func (tx *WriteTxn) DeleteCanaryState(canary Key) error {
 	}
 	tx.dirty = true
 	return nil
-}
-
-// parseKey splits "namespace/name".
-func parseKey(id string) Key {
-	for i := 0; i < len(id); i++ {
-		if id[i] == '/' {
-			return Key{Namespace: id[:i], Name: id[i+1:]}
-		}
-	}
-	return Key{Namespace: v1alpha1.DefaultNamespace, Name: id}
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // EndpointAddr is one ready endpoint discovered for a kube Upstream.
@@ -28,7 +30,7 @@ type upstreamEndpoints struct {
 // sorted by address and port. The bool says whether discovery has run for
 // it; an Upstream whose Service has no ready endpoints has an empty set.
 // The slice is shared with the store: do not modify it.
-func (t *ReadTxn) UpstreamEndpoints(upstream Key) ([]EndpointAddr, bool) {
+func (t *ReadTxn) UpstreamEndpoints(upstream ident.Key) ([]EndpointAddr, bool) {
 	raw, err := t.txn.First(tableEndpoints, "id", upstream.String())
 	if err != nil || raw == nil {
 		return nil, false
@@ -54,7 +56,7 @@ func (t *ReadTxn) AllUpstreamEndpoints() map[string][]EndpointAddr {
 // SetUpstreamEndpoints replaces the endpoints of a kube Upstream. An equal
 // set is not a change, so a resync that finds nothing new wakes nobody.
 // The slice is stored as given: do not modify it afterwards.
-func (tx *WriteTxn) SetUpstreamEndpoints(upstream Key, addrs []EndpointAddr) error {
+func (tx *WriteTxn) SetUpstreamEndpoints(upstream ident.Key, addrs []EndpointAddr) error {
 	if addrs == nil {
 		addrs = []EndpointAddr{}
 	}
@@ -70,7 +72,7 @@ func (tx *WriteTxn) SetUpstreamEndpoints(upstream Key, addrs []EndpointAddr) err
 
 // DeleteUpstreamEndpoints forgets the endpoints of an Upstream (deleted, or
 // no longer a kube upstream).
-func (tx *WriteTxn) DeleteUpstreamEndpoints(upstream Key) error {
+func (tx *WriteTxn) DeleteUpstreamEndpoints(upstream ident.Key) error {
 	raw, err := tx.txn.First(tableEndpoints, "id", upstream.String())
 	if err != nil || raw == nil {
 		return nil

@@ -1,10 +1,14 @@
 package store
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/serin-dev/serin/pkg/ident"
+)
 
 func TestUpstreamEndpoints(t *testing.T) {
 	s := New()
-	k := Key{Namespace: "default", Name: "web"}
+	k := ident.Key{Namespace: "default", Name: "web"}
 	addrs := []EndpointAddr{{Address: "10.0.0.1", Port: 8080, Zone: "a"}}
 	if err := s.Update(func(tx *WriteTxn) error { return tx.SetUpstreamEndpoints(k, addrs) }); err != nil {
 		t.Fatal(err)

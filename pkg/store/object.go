@@ -9,30 +9,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
-// Key identifies an object of a known kind.
-type Key struct {
-	Namespace string
-	Name      string
-}
-
-func (k Key) String() string { return k.Namespace + "/" + k.Name }
-
-// KeyOf returns the key of an object, defaulting the namespace.
-func KeyOf(o metav1.Object) Key {
-	ns := o.GetNamespace()
-	if ns == "" {
-		ns = v1alpha1.DefaultNamespace
-	}
-	return Key{Namespace: ns, Name: o.GetName()}
-}
-
-// RefKey returns the key a reference names from an object in namespace ns.
-func RefKey(r v1alpha1.ResourceRef, ns string) Key {
-	r = r.In(ns)
-	return Key{Namespace: r.Namespace, Name: r.Name}
-}
+// Key is ident.Key. Deprecated: use ident.Key; kept while pkg/canary moves over.
+type Key = ident.Key
 
 // Origin is where an object came from, for messages that point users at it.
 type Origin struct {

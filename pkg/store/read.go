@@ -4,6 +4,7 @@ import (
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // ReadTxn is a consistent read-only view of the store. Objects it returns
@@ -12,7 +13,7 @@ type ReadTxn struct {
 	txn *memdb.Txn
 }
 
-func (t *ReadTxn) get(kind string, key Key) *record {
+func (t *ReadTxn) get(kind string, key ident.Key) *record {
 	raw, err := t.txn.First(kind, "id", key.String())
 	if err != nil || raw == nil {
 		return nil
@@ -41,7 +42,7 @@ func list[T any](t *ReadTxn, kind string) []T {
 	return out
 }
 
-func one[T any](t *ReadTxn, kind string, key Key) (T, bool) {
+func one[T any](t *ReadTxn, kind string, key ident.Key) (T, bool) {
 	var zero T
 	r := t.get(kind, key)
 	if r == nil {
@@ -76,32 +77,32 @@ func (t *ReadTxn) Canaries() []*v1alpha1.Canary {
 }
 
 // Upstream looks one Upstream up.
-func (t *ReadTxn) Upstream(key Key) (*v1alpha1.Upstream, bool) {
+func (t *ReadTxn) Upstream(key ident.Key) (*v1alpha1.Upstream, bool) {
 	return one[*v1alpha1.Upstream](t, v1alpha1.KindUpstream, key)
 }
 
 // UpstreamGroup looks one UpstreamGroup up.
-func (t *ReadTxn) UpstreamGroup(key Key) (*v1alpha1.UpstreamGroup, bool) {
+func (t *ReadTxn) UpstreamGroup(key ident.Key) (*v1alpha1.UpstreamGroup, bool) {
 	return one[*v1alpha1.UpstreamGroup](t, v1alpha1.KindUpstreamGroup, key)
 }
 
 // VirtualService looks one VirtualService up.
-func (t *ReadTxn) VirtualService(key Key) (*v1alpha1.VirtualService, bool) {
+func (t *ReadTxn) VirtualService(key ident.Key) (*v1alpha1.VirtualService, bool) {
 	return one[*v1alpha1.VirtualService](t, v1alpha1.KindVirtualService, key)
 }
 
 // Gateway looks one Gateway up.
-func (t *ReadTxn) Gateway(key Key) (*v1alpha1.Gateway, bool) {
+func (t *ReadTxn) Gateway(key ident.Key) (*v1alpha1.Gateway, bool) {
 	return one[*v1alpha1.Gateway](t, v1alpha1.KindGateway, key)
 }
 
 // Canary looks one Canary up.
-func (t *ReadTxn) Canary(key Key) (*v1alpha1.Canary, bool) {
+func (t *ReadTxn) Canary(key ident.Key) (*v1alpha1.Canary, bool) {
 	return one[*v1alpha1.Canary](t, v1alpha1.KindCanary, key)
 }
 
 // Origin tells where an object came from, and whether it exists.
-func (t *ReadTxn) Origin(kind string, key Key) (Origin, bool) {
+func (t *ReadTxn) Origin(kind string, key ident.Key) (Origin, bool) {
 	r := t.get(kind, key)
 	if r == nil {
 		return Origin{}, false
@@ -110,33 +111,12 @@ func (t *ReadTxn) Origin(kind string, key Key) (Origin, bool) {
 }
 
 // Source tells which source owns an object.
-func (t *ReadTxn) Source(kind string, key Key) (string, bool) {
+func (t *ReadTxn) Source(kind string, key ident.Key) (string, bool) {
 	r := t.get(kind, key)
 	if r == nil {
 		return "", false
 	}
 	return r.Source, true
-}
-
-// Ref is a kind and key, as the reference index returns them.
-type Ref struct {
-	Kind string
-	Key  Key
-}
-
-// ReferencedBy returns the objects of kind fromKind that reference the
-// object (kind, key), sorted: which groups and routes name upstream X.
-func (t *ReadTxn) ReferencedBy(fromKind, kind string, key Key) []Ref {
-	it, err := t.txn.Get(fromKind, "refs", refID(kind, key))
-	if err != nil {
-		return nil
-	}
-	var out []Ref
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		r := raw.(*record)
-		out = append(out, Ref{Kind: fromKind, Key: r.Key})
-	}
-	return out
 }
 
 // Count returns the number of objects of a kind.

@@ -4,6 +4,7 @@ import (
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // Table names. Object tables are named after their kind.
@@ -24,7 +25,7 @@ var Kinds = []string{
 // record is a row of an object table.
 type record struct {
 	Kind   string
-	Key    Key
+	Key    ident.Key
 	ID     string // Key.String(), the id index
 	Source string
 	Origin Origin

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // Store is the in-memory database every source writes and every reader
@@ -80,15 +81,15 @@ func (s *Store) Update(fn func(tx *WriteTxn) error) error {
 func (s *Store) ReplaceSource(source string, entries []Entry) (bool, error) {
 	changed := false
 	err := s.Update(func(tx *WriteTxn) error {
-		seen := map[string]Origin{}
+		seen := map[ident.Ref]Origin{}
 		for _, e := range entries {
 			kind := KindOf(e.Obj)
 			if kind == "" {
 				return fmt.Errorf("store: %T is not an API object", e.Obj)
 			}
-			id := refID(kind, KeyOf(e.Obj))
+			id := ident.KeyOf(e.Obj).Ref(kind)
 			if prev, dup := seen[id]; dup {
-				return fmt.Errorf("%s %s defined twice: at %s and at %s", kind, KeyOf(e.Obj), prev, e.Origin)
+				return fmt.Errorf("%s %s defined twice: at %s and at %s", kind, ident.KeyOf(e.Obj), prev, e.Origin)
 			}
 			seen[id] = e.Origin
 		}
@@ -100,7 +101,7 @@ func (s *Store) ReplaceSource(source string, entries []Entry) (bool, error) {
 			var stale []*record
 			for raw := it.Next(); raw != nil; raw = it.Next() {
 				r := raw.(*record)
-				if _, keep := seen[kind+"/"+r.ID]; !keep {
+				if _, keep := seen[r.Key.Ref(kind)]; !keep {
 					stale = append(stale, r)
 				}
 			}
@@ -135,11 +136,11 @@ func (tx *WriteTxn) Put(source string, e Entry) error {
 	if kind == "" {
 		return fmt.Errorf("store: %T is not an API object", e.Obj)
 	}
-	key := KeyOf(e.Obj)
+	key := ident.KeyOf(e.Obj)
 	if e.Obj.GetNamespace() == "" {
 		e.Obj.SetNamespace(key.Namespace)
 	}
-	r := &record{Kind: kind, Key: key, ID: key.String(), Source: source, Origin: e.Origin, Obj: e.Obj, Refs: referencesOf(e.Obj)}
+	r := &record{Kind: kind, Key: key, ID: key.String(), Source: source, Origin: e.Origin, Obj: e.Obj}
 	if old := tx.get(kind, key); old != nil && old.Source == source && old.Origin == e.Origin && equalObjects(old.Obj, e.Obj) {
 		return nil
 	}
@@ -151,7 +152,7 @@ func (tx *WriteTxn) Put(source string, e Entry) error {
 }
 
 // Delete removes an object; deleting a missing object is not a change.
-func (tx *WriteTxn) Delete(kind string, key Key) error {
+func (tx *WriteTxn) Delete(kind string, key ident.Key) error {
 	old := tx.get(kind, key)
 	if old == nil {
 		return nil

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 func meta(ns, name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name} }
@@ -49,14 +50,6 @@ func entries(objs ...metav1.Object) []Entry {
 	return out
 }
 
-func refsString(refs []Ref) string {
-	var s []string
-	for _, r := range refs {
-		s = append(s, r.Key.String())
-	}
-	return strings.Join(s, " ")
-}
-
 // fixture is a small world with references of every kind.
 func fixture() []Entry {
 	return entries(
@@ -89,65 +82,6 @@ func fixture() []Entry {
 	)
 }
 
-func TestReferencedBy(t *testing.T) {
-	s := New()
-	if _, err := s.ReplaceSource("test", fixture()); err != nil {
-		t.Fatal(err)
-	}
-	const (
-		us = v1alpha1.KindUpstream
-		ug = v1alpha1.KindUpstreamGroup
-		vk = v1alpha1.KindVirtualService
-		gw = v1alpha1.KindGateway
-		cn = v1alpha1.KindCanary
-	)
-	tests := []struct {
-		name       string
-		from, kind string
-		key        Key
-		want       string
-	}{
-		{"groups naming upstream a", ug, us, Key{"default", "a"}, "default/g1 other/g2"},
-		{"groups naming upstream b", ug, us, Key{"default", "b"}, "default/g1"},
-		{"groups naming other/x (namespace from the group)", ug, us, Key{"other", "x"}, "other/g2"},
-		{"no group names default/x", ug, us, Key{"default", "x"}, ""},
-		{"VSs naming upstream a (single, multi)", vk, us, Key{"default", "a"}, "default/vs1 default/vs3"},
-		{"VSs naming upstream b (mirror, multi)", vk, us, Key{"default", "b"}, "default/vs2 default/vs3"},
-		{"VSs naming upstream c (shadowing)", vk, us, Key{"default", "c"}, "default/vs1"},
-		{"VSs naming group g1", vk, ug, Key{"default", "g1"}, "default/vs2"},
-		{"VSs naming group other/g2", vk, ug, Key{"other", "g2"}, "other/vs4"},
-		{"gateways naming vs1", gw, vk, Key{"default", "vs1"}, "default/gw"},
-		{"canaries naming group g1", cn, ug, Key{"default", "g1"}, "default/cn"},
-		{"canaries naming stable a", cn, us, Key{"default", "a"}, "default/cn"},
-		{"canaries naming canary b", cn, us, Key{"default", "b"}, "default/cn"},
-		{"unknown object", vk, us, Key{"default", "nope"}, ""},
-	}
-	tx := s.Read()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := refsString(tx.ReferencedBy(tt.from, tt.kind, tt.key)); got != tt.want {
-				t.Errorf("ReferencedBy(%s, %s, %s) = %q, want %q", tt.from, tt.kind, tt.key, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestReferencedByFollowsUpdates(t *testing.T) {
-	s := New()
-	if _, err := s.ReplaceSource("test", entries(group("default", "g", ref("a"), ref("b")))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ReplaceSource("test", entries(group("default", "g", ref("a"), ref("c")))); err != nil {
-		t.Fatal(err)
-	}
-	tx := s.Read()
-	for key, want := range map[string]string{"a": "default/g", "b": "", "c": "default/g"} {
-		if got := refsString(tx.ReferencedBy(v1alpha1.KindUpstreamGroup, v1alpha1.KindUpstream, Key{"default", key})); got != want {
-			t.Errorf("groups naming %s: %q, want %q", key, got, want)
-		}
-	}
-}
-
 func TestReplaceSource(t *testing.T) {
 	s := New()
 	if _, err := s.ReplaceSource("a", entries(upstream("default", "u1", 1), upstream("default", "u2", 2))); err != nil {
@@ -169,13 +103,13 @@ func TestReplaceSource(t *testing.T) {
 	tx := s.Read()
 	var got []string
 	for _, u := range tx.Upstreams() {
-		src, _ := tx.Source(v1alpha1.KindUpstream, KeyOf(u))
+		src, _ := tx.Source(v1alpha1.KindUpstream, ident.KeyOf(u))
 		got = append(got, u.Name+"@"+src)
 	}
 	if strings.Join(got, " ") != "u2@a u3@b" {
 		t.Errorf("after replace: %q, want u1 gone, u2 replaced, u3 of source b kept", got)
 	}
-	if u, _ := tx.Upstream(Key{"default", "u2"}); u.Spec.Static.Hosts[0].Port != 20 {
+	if u, _ := tx.Upstream(ident.Key{Namespace: "default", Name: "u2"}); u.Spec.Static.Hosts[0].Port != 20 {
 		t.Errorf("u2 not replaced")
 	}
 	if n := before.Count(v1alpha1.KindUpstream); n != 3 {
@@ -279,7 +213,9 @@ func TestChanged(t *testing.T) {
 	}
 
 	// An update that changes nothing, or fails, wakes nobody.
-	if err := s.Update(func(tx *WriteTxn) error { return tx.Delete(v1alpha1.KindUpstream, Key{"default", "none"}) }); err != nil {
+	if err := s.Update(func(tx *WriteTxn) error {
+		return tx.Delete(v1alpha1.KindUpstream, ident.Key{Namespace: "default", Name: "none"})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	errBoom := errorString("boom")
@@ -309,7 +245,9 @@ func TestChanged(t *testing.T) {
 	if closed(next) {
 		t.Error("the channel after a change is already closed")
 	}
-	if err := s.Update(func(tx *WriteTxn) error { return tx.Delete(v1alpha1.KindUpstream, Key{"default", "u"}) }); err != nil {
+	if err := s.Update(func(tx *WriteTxn) error {
+		return tx.Delete(v1alpha1.KindUpstream, ident.Key{Namespace: "default", Name: "u"})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if !closed(next) || s.Generation() != 2 {
@@ -353,7 +291,7 @@ func TestCanaryState(t *testing.T) {
 	}
 
 	tx := s.Read()
-	got, ok := tx.CanaryState(Key{"default", "cn"})
+	got, ok := tx.CanaryState(ident.Key{Namespace: "default", Name: "cn"})
 	if !ok || got.Weights["default/b"] != 20 || got.Status.Weight != 20 {
 		t.Errorf("CanaryState = %+v, %v", got, ok)
 	}
@@ -366,27 +304,20 @@ func TestCanaryState(t *testing.T) {
 	}
 
 	gen = s.Generation()
-	if err := s.Update(func(tx *WriteTxn) error { return tx.DeleteCanaryState(Key{"default", "missing"}) }); err != nil || s.Generation() != gen {
+	if err := s.Update(func(tx *WriteTxn) error {
+		return tx.DeleteCanaryState(ident.Key{Namespace: "default", Name: "missing"})
+	}); err != nil || s.Generation() != gen {
 		t.Errorf("deleting a missing state: err %v, generation %d -> %d", err, gen, s.Generation())
 	}
-	if err := s.Update(func(tx *WriteTxn) error { return tx.DeleteCanaryState(Key{"default", "cn"}) }); err != nil || s.Generation() != gen+1 {
+	if err := s.Update(func(tx *WriteTxn) error { return tx.DeleteCanaryState(ident.Key{Namespace: "default", Name: "cn"}) }); err != nil || s.Generation() != gen+1 {
 		t.Errorf("delete: err %v, generation %d -> %d", err, gen, s.Generation())
 	}
-	if _, ok := s.Read().CanaryState(Key{"default", "cn"}); ok {
+	if _, ok := s.Read().CanaryState(ident.Key{Namespace: "default", Name: "cn"}); ok {
 		t.Error("state still there after delete")
 	}
 }
 
-func TestKeysAndOrigins(t *testing.T) {
-	if k := KeyOf(upstream("", "u", 1)); k != (Key{"default", "u"}) {
-		t.Errorf("KeyOf without namespace = %v", k)
-	}
-	if k := RefKey(ref("u"), "apps"); k != (Key{"apps", "u"}) {
-		t.Errorf("RefKey = %v", k)
-	}
-	if k := parseKey("lonely"); k != (Key{"default", "lonely"}) {
-		t.Errorf("parseKey = %v", k)
-	}
+func TestOrigins(t *testing.T) {
 	for o, want := range map[Origin]string{{}: "", {File: "a.yaml"}: "a.yaml", {File: "a.yaml", Line: 3}: "a.yaml:3"} {
 		if o.String() != want {
 			t.Errorf("Origin %+v = %q, want %q", o, o.String(), want)
@@ -397,10 +328,10 @@ func TestKeysAndOrigins(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := s.Read()
-	if o, ok := tx.Origin(v1alpha1.KindUpstream, Key{"default", "u"}); !ok || o.String() != "f.yaml:1" {
+	if o, ok := tx.Origin(v1alpha1.KindUpstream, ident.Key{Namespace: "default", Name: "u"}); !ok || o.String() != "f.yaml:1" {
 		t.Errorf("Origin = %v, %v", o, ok)
 	}
-	if u, _ := tx.Upstream(Key{"default", "u"}); u.Namespace != "default" {
+	if u, _ := tx.Upstream(ident.Key{Namespace: "default", Name: "u"}); u.Namespace != "default" {
 		t.Errorf("stored namespace %q, want default", u.Namespace)
 	}
 }
@@ -430,7 +361,7 @@ func TestCanaryStatusChangeIsAChange(t *testing.T) {
 	if st.Generation() == gen {
 		t.Fatal("a Canary status change did not change the store; followers would miss the leader's weights")
 	}
-	got, _ := st.Read().Canary(Key{Namespace: "default", Name: "myapp"})
+	got, _ := st.Read().Canary(ident.Key{Namespace: "default", Name: "myapp"})
 	if got.Status.Weight != 20 {
 		t.Fatalf("stored canary weight = %d, want 20", got.Status.Weight)
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/translator"
 )
@@ -105,7 +106,7 @@ func (h *Handler) Review(req *admissionv1.AdmissionRequest) *admissionv1.Admissi
 // check returns the object's problems as lint prints them: first what
 // Validate finds, then the dry-run translation's, without repeats.
 func (h *Handler) check(obj metav1.Object) (rejected, warnings []string) {
-	ref := translator.ObjectRef{Kind: store.KindOf(obj), Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	ref := ident.Ref{Kind: store.KindOf(obj), Namespace: obj.GetNamespace(), Name: obj.GetName()}
 	seen := map[string]bool{}
 	add := func(list *[]string, fieldPath, msg string) {
 		line := lintLine(ref, fieldPath, msg)
@@ -126,7 +127,7 @@ func (h *Handler) check(obj metav1.Object) (rejected, warnings []string) {
 	// webhook needs no Envoy resources.
 	_, reports := translator.BuildIR(in, h.opts)
 	for _, rep := range reports {
-		if rep.ObjectRef != ref {
+		if rep.Ref != ref {
 			continue
 		}
 		for _, p := range rep.Problems {
@@ -142,7 +143,7 @@ func (h *Handler) check(obj metav1.Object) (rejected, warnings []string) {
 
 // lintLine renders a problem exactly as `serin lint` does after its
 // file:line prefix.
-func lintLine(ref translator.ObjectRef, fieldPath, msg string) string {
+func lintLine(ref ident.Ref, fieldPath, msg string) string {
 	s := ref.String() + ": "
 	if fieldPath != "" {
 		s += fieldPath + ": "

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/translator"
 )
 
@@ -183,18 +184,18 @@ type App struct {
 
 // Resources builds the app's resources, with Origins for NACK attribution.
 func (a App) Resources() *translator.Resources {
-	r := &translator.Resources{Origins: map[string][]translator.ObjectRef{}}
-	vs := translator.ObjectRef{Kind: "VirtualService", Namespace: "default", Name: a.Name}
-	group := translator.ObjectRef{Kind: "UpstreamGroup", Namespace: "default", Name: a.Name}
+	r := &translator.Resources{Origins: map[string][]ident.Ref{}}
+	vs := ident.Ref{Kind: "VirtualService", Namespace: "default", Name: a.Name}
+	group := ident.Ref{Kind: "UpstreamGroup", Namespace: "default", Name: a.Name}
 	var splits []Split
 	for i, w := range a.Weights {
 		up := fmt.Sprintf("%s-v%d", a.Name, i+1)
 		name := up + "_default"
 		r.Clusters = append(r.Clusters, Cluster(name))
 		r.Endpoints = append(r.Endpoints, Endpoints(name, fmt.Sprintf("127.0.0.1:%d", 9001+i)))
-		ref := translator.ObjectRef{Kind: "Upstream", Namespace: "default", Name: up}
-		r.Origins["cluster/"+name] = []translator.ObjectRef{ref}
-		r.Origins["endpoint/"+name] = []translator.ObjectRef{ref}
+		ref := ident.Ref{Kind: "Upstream", Namespace: "default", Name: up}
+		r.Origins["cluster/"+name] = []ident.Ref{ref}
+		r.Origins["endpoint/"+name] = []ident.Ref{ref}
 		splits = append(splits, Split{Cluster: name, Weight: w})
 	}
 	r.Listeners = []*listenerv3.Listener{HTTPListener("http", 8080, "http")}
@@ -203,11 +204,11 @@ func (a App) Resources() *translator.Resources {
 		Route("http", []string{"*"}, splits...),
 		Route(a.Name, []string{a.Name}, splits...),
 	}
-	gw := translator.ObjectRef{Kind: "Gateway", Namespace: "default", Name: "default"}
-	r.Origins["listener/http"] = []translator.ObjectRef{gw}
-	r.Origins["listener/"+a.Name] = []translator.ObjectRef{vs}
-	r.Origins["route/http"] = []translator.ObjectRef{gw, group, vs}
-	r.Origins["route/"+a.Name] = []translator.ObjectRef{group, vs}
+	gw := ident.Ref{Kind: "Gateway", Namespace: "default", Name: "default"}
+	r.Origins["listener/http"] = []ident.Ref{gw}
+	r.Origins["listener/"+a.Name] = []ident.Ref{vs}
+	r.Origins["route/http"] = []ident.Ref{gw, group, vs}
+	r.Origins["route/"+a.Name] = []ident.Ref{group, vs}
 	return r
 }
 

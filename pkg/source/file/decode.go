@@ -14,6 +14,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -60,7 +61,7 @@ type Object struct {
 	// Kind is the object's kind, e.g. "Upstream".
 	Kind string
 	// Key is its namespace and name, the namespace defaulted.
-	Key store.Key
+	Key ident.Key
 
 	root *yaml.Node // the object's mapping, lines absolute
 }
@@ -182,7 +183,7 @@ func decodeObject(filename string, n *yaml.Node, defaults bool) (*Object, []erro
 	}
 
 	// Name the object in messages as soon as its metadata can be read.
-	key := store.Key{Namespace: scalarField(field(n, "metadata"), "namespace"), Name: scalarField(field(n, "metadata"), "name")}
+	key := ident.Key{Namespace: scalarField(field(n, "metadata"), "namespace"), Name: scalarField(field(n, "metadata"), "name")}
 	if key.Namespace == "" {
 		key.Namespace = v1alpha1.DefaultNamespace
 	}
@@ -225,7 +226,7 @@ func decodeObject(filename string, n *yaml.Node, defaults bool) (*Object, []erro
 	return &Object{
 		Entry: store.Entry{Obj: obj, Origin: store.Origin{File: filename, Line: n.Line}},
 		Kind:  kind,
-		Key:   store.KeyOf(obj),
+		Key:   ident.KeyOf(obj),
 		root:  n,
 	}, nil
 }

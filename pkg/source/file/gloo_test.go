@@ -27,7 +27,7 @@ func TestGlooSeedExampleTranslates(t *testing.T) {
 	out := translator.Translate(translator.InputFrom(st.Read()), translator.Options{})
 	for _, r := range out.Reports {
 		if len(r.Problems) > 0 {
-			t.Errorf("%s: %s", r.ObjectRef, r.Reason)
+			t.Errorf("%s: %s", r.Ref, r.Reason)
 		}
 	}
 	var split []string

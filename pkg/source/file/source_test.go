@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -42,7 +43,7 @@ func upstreams(st *store.Store) []string {
 		if u.Spec.Static != nil && len(u.Spec.Static.Hosts) > 0 {
 			port = u.Spec.Static.Hosts[0].Port
 		}
-		o, _ := tx.Origin(v1alpha1.KindUpstream, store.KeyOf(u))
+		o, _ := tx.Origin(v1alpha1.KindUpstream, ident.KeyOf(u))
 		out = append(out, u.Name+":"+itoa(int(port))+"@"+filepath.Base(o.File))
 	}
 	return out
@@ -83,10 +84,10 @@ func TestSourceInitialLoad(t *testing.T) {
 		t.Errorf("Name %q", s.Name())
 	}
 	tx := st.Read()
-	if src, _ := tx.Source(v1alpha1.KindUpstream, store.Key{Namespace: "default", Name: "b"}); src != "file:"+dir {
+	if src, _ := tx.Source(v1alpha1.KindUpstream, ident.Key{Namespace: "default", Name: "b"}); src != "file:"+dir {
 		t.Errorf("source %q", src)
 	}
-	if o, _ := tx.Origin(v1alpha1.KindUpstream, store.Key{Namespace: "default", Name: "a2"}); o.Line != 11 {
+	if o, _ := tx.Origin(v1alpha1.KindUpstream, ident.Key{Namespace: "default", Name: "a2"}); o.Line != 11 {
 		t.Errorf("origin of a2 %v, want line 11", o)
 	}
 }

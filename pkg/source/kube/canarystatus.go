@@ -11,7 +11,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	serinclient "github.com/serin-dev/serin/pkg/client/clientset/versioned"
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // CanaryStatusStore persists the canary engine's state for one Canary, so
@@ -20,9 +20,9 @@ import (
 type CanaryStatusStore interface {
 	// Load returns the persisted status, or nil when the Canary does not
 	// exist or has never been written.
-	Load(ctx context.Context, canary store.Key) (*v1alpha1.CanaryStatus, error)
+	Load(ctx context.Context, canary ident.Key) (*v1alpha1.CanaryStatus, error)
 	// Save replaces the persisted status.
-	Save(ctx context.Context, canary store.Key, status *v1alpha1.CanaryStatus) error
+	Save(ctx context.Context, canary ident.Key, status *v1alpha1.CanaryStatus) error
 }
 
 // CanaryStatus keeps canary state in the Canary's status subresource.
@@ -43,7 +43,7 @@ func NewCanaryStatus(cfg *rest.Config) (*CanaryStatus, error) {
 
 // Load reads the status from the API server itself, not a cache: a leader
 // that just took over must see its predecessor's last write.
-func (c *CanaryStatus) Load(ctx context.Context, key store.Key) (*v1alpha1.CanaryStatus, error) {
+func (c *CanaryStatus) Load(ctx context.Context, key ident.Key) (*v1alpha1.CanaryStatus, error) {
 	cn, err := c.client.SerinV1alpha1().Canaries(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
@@ -60,7 +60,7 @@ func (c *CanaryStatus) Load(ctx context.Context, key store.Key) (*v1alpha1.Canar
 // Save replaces the whole status (an update, not a merge, so that fields
 // the engine reset to zero are reset in the API too), retrying on conflicts
 // with writers of the spec.
-func (c *CanaryStatus) Save(ctx context.Context, key store.Key, status *v1alpha1.CanaryStatus) error {
+func (c *CanaryStatus) Save(ctx context.Context, key ident.Key, status *v1alpha1.CanaryStatus) error {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cli := c.client.SerinV1alpha1().Canaries(key.Namespace)
 		cn, err := cli.Get(ctx, key.Name, metav1.GetOptions{})

@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // addHandlers turns informer events into queued items. Handlers only
@@ -67,7 +67,7 @@ func (s *Source) objectChanged(kind string, obj any) {
 	if !ok {
 		return
 	}
-	key := store.KeyOf(m)
+	key := ident.KeyOf(m)
 	s.queue.Add(item{kind, key})
 	if kind == v1alpha1.KindUpstream {
 		s.queue.Add(item{kindEndpoints, key})
@@ -115,7 +115,7 @@ func (s *Source) enqueueEndpointsByIndex(index, value string) {
 		}
 		for _, o := range objs {
 			if u, ok := o.(*v1alpha1.Upstream); ok {
-				s.queue.Add(item{kindEndpoints, store.KeyOf(u)})
+				s.queue.Add(item{kindEndpoints, ident.KeyOf(u)})
 			}
 		}
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/canary"
 	serinclient "github.com/serin-dev/serin/pkg/client/clientset/versioned"
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // ReleasesDataKey is the ConfigMap key holding a Canary's releases as a
@@ -99,7 +99,7 @@ func shorten(s string, n int) string {
 
 // Releases lists the Canary's releases, oldest first; none when it has no
 // ConfigMap yet.
-func (l *ReleaseLog) Releases(key store.Key) ([]canary.Release, error) {
+func (l *ReleaseLog) Releases(key ident.Key) ([]canary.Release, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
 	cm, err := l.kube.CoreV1().ConfigMaps(key.Namespace).Get(ctx, ReleasesConfigMapName(key.Name), metav1.GetOptions{})
@@ -120,7 +120,7 @@ func (l *ReleaseLog) Releases(key store.Key) ([]canary.Release, error) {
 // the oldest releases beyond maxKubeReleases or maxReleasesBytes. It reads,
 // changes and updates the ConfigMap, and starts over when another writer
 // (a leader on its way out) changed it in between.
-func (l *ReleaseLog) SaveRelease(key store.Key, r canary.Release) error {
+func (l *ReleaseLog) SaveRelease(key ident.Key, r canary.Release) error {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
 	name := ReleasesConfigMapName(key.Name)

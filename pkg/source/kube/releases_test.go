@@ -21,10 +21,10 @@ import (
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/canary"
 	serinfake "github.com/serin-dev/serin/pkg/client/clientset/versioned/fake"
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
-var releasesKey = store.Key{Namespace: "shop", Name: "myapp"}
+var releasesKey = ident.Key{Namespace: "shop", Name: "myapp"}
 
 func fakeReleaseLog(t *testing.T, uid types.UID) (*ReleaseLog, *kubefake.Clientset, *serinfake.Clientset) {
 	t.Helper()
@@ -192,7 +192,7 @@ func TestReleaseLogRetriesOnConflict(t *testing.T) {
 
 func TestReleaseLogNeedsCanary(t *testing.T) {
 	l, kc, _ := fakeReleaseLog(t, "uid-1")
-	gone := store.Key{Namespace: "shop", Name: "gone"}
+	gone := ident.Key{Namespace: "shop", Name: "gone"}
 	if err := l.SaveRelease(gone, release(1, 1)); !apierrors.IsNotFound(err) {
 		t.Fatalf("save for a missing Canary: %v, want not found", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	serinclient "github.com/serin-dev/serin/pkg/client/clientset/versioned"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -59,7 +60,7 @@ type Source struct {
 // of a serin kind, or the endpoints of an Upstream (kind kindEndpoints).
 type item struct {
 	kind string
-	key  store.Key
+	key  ident.Key
 }
 
 const kindEndpoints = "endpoints"
@@ -183,7 +184,7 @@ func (s *Source) loadAll() error {
 					if !ok {
 						continue
 					}
-					key := store.KeyOf(obj)
+					key := ident.KeyOf(obj)
 					keep[item{kind, key}] = true
 					if err := tx.Put(SourceName, store.Entry{Obj: obj}); err != nil {
 						return err
@@ -298,39 +299,39 @@ func (s *Source) apply(tx *store.WriteTxn, it item) error {
 	return tx.Put(SourceName, store.Entry{Obj: obj})
 }
 
-func keysOf(t *store.ReadTxn, kind string) []store.Key {
-	var out []store.Key
-	add := func(k store.Key) { out = append(out, k) }
+func keysOf(t *store.ReadTxn, kind string) []ident.Key {
+	var out []ident.Key
+	add := func(k ident.Key) { out = append(out, k) }
 	switch kind {
 	case v1alpha1.KindUpstream:
 		for _, o := range t.Upstreams() {
-			add(store.KeyOf(o))
+			add(ident.KeyOf(o))
 		}
 	case v1alpha1.KindUpstreamGroup:
 		for _, o := range t.UpstreamGroups() {
-			add(store.KeyOf(o))
+			add(ident.KeyOf(o))
 		}
 	case v1alpha1.KindVirtualService:
 		for _, o := range t.VirtualServices() {
-			add(store.KeyOf(o))
+			add(ident.KeyOf(o))
 		}
 	case v1alpha1.KindGateway:
 		for _, o := range t.Gateways() {
-			add(store.KeyOf(o))
+			add(ident.KeyOf(o))
 		}
 	case v1alpha1.KindCanary:
 		for _, o := range t.Canaries() {
-			add(store.KeyOf(o))
+			add(ident.KeyOf(o))
 		}
 	}
 	return out
 }
 
-func parseKey(id string) store.Key {
+func parseKey(id string) ident.Key {
 	for i := 0; i < len(id); i++ {
 		if id[i] == '/' {
-			return store.Key{Namespace: id[:i], Name: id[i+1:]}
+			return ident.Key{Namespace: id[:i], Name: id[i+1:]}
 		}
 	}
-	return store.Key{Namespace: v1alpha1.DefaultNamespace, Name: id}
+	return ident.Key{Namespace: v1alpha1.DefaultNamespace, Name: id}
 }

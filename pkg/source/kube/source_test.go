@@ -15,6 +15,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	serinfake "github.com/serin-dev/serin/pkg/client/clientset/versioned/fake"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -103,10 +104,10 @@ func TestSourceMapsEventsToStore(t *testing.T) {
 		t.Errorf("initial load took %d transactions, want 1", g)
 	}
 	txn := f.store.Read()
-	if src, ok := txn.Source(v1alpha1.KindUpstreamGroup, store.Key{Namespace: "default", Name: "g"}); !ok || src != SourceName {
+	if src, ok := txn.Source(v1alpha1.KindUpstreamGroup, ident.Key{Namespace: "default", Name: "g"}); !ok || src != SourceName {
 		t.Fatalf("group source %q %v", src, ok)
 	}
-	key := store.Key{Namespace: "default", Name: "web"}
+	key := ident.Key{Namespace: "default", Name: "web"}
 	eps, ok := txn.UpstreamEndpoints(key)
 	if !ok || len(eps) != 1 || eps[0] != (store.EndpointAddr{Address: "10.0.0.2", Port: 8080, Zone: "b"}) {
 		t.Fatalf("endpoints %+v %v", eps, ok)
@@ -121,7 +122,7 @@ func TestSourceMapsEventsToStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "group update", func() bool {
-		g, ok := f.store.Read().UpstreamGroup(store.Key{Namespace: "default", Name: "g"})
+		g, ok := f.store.Read().UpstreamGroup(ident.Key{Namespace: "default", Name: "g"})
 		return ok && g.Spec.Destinations[0].Weight == 50
 	})
 	if f.store.Generation() != gens+1 {
@@ -140,7 +141,7 @@ func TestSourceMapsEventsToStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "marker", func() bool {
-		_, ok := f.store.Read().UpstreamGroup(store.Key{Namespace: "default", Name: "marker"})
+		_, ok := f.store.Read().UpstreamGroup(ident.Key{Namespace: "default", Name: "marker"})
 		return ok
 	})
 	if d := f.store.Generation() - gens; d != 1 {
@@ -205,10 +206,10 @@ func TestNamespaceScoping(t *testing.T) {
 	go src.Run(ctx)
 	<-src.Synced()
 	txn := st.Read()
-	if _, ok := txn.UpstreamGroup(store.Key{Namespace: "default", Name: "a"}); !ok {
+	if _, ok := txn.UpstreamGroup(ident.Key{Namespace: "default", Name: "a"}); !ok {
 		t.Error("watched namespace missing")
 	}
-	if _, ok := txn.UpstreamGroup(store.Key{Namespace: "other", Name: "b"}); ok {
+	if _, ok := txn.UpstreamGroup(ident.Key{Namespace: "other", Name: "b"}); ok {
 		t.Error("unwatched namespace loaded")
 	}
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	serinclient "github.com/serin-dev/serin/pkg/client/clientset/versioned"
 	"github.com/serin-dev/serin/pkg/controlplane"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
-	"github.com/serin-dev/serin/translator"
 )
 
 // Status writer defaults.
@@ -41,7 +41,7 @@ const (
 // implements it.
 type ReportSource interface {
 	List() []admin.ResourceStatus
-	Nacks(translator.ObjectRef) []controlplane.Nack
+	Nacks(ident.Ref) []controlplane.Nack
 }
 
 // StatusConfig wires a StatusWriter.
@@ -69,8 +69,8 @@ type StatusConfig struct {
 type StatusWriter struct {
 	cfg     StatusConfig
 	log     *slog.Logger
-	current func(kind string, key store.Key) (types.UID, *v1alpha1.ResourceStatus, bool)
-	patch   func(ctx context.Context, kind string, key store.Key, body []byte) error
+	current func(kind string, key ident.Key) (types.UID, *v1alpha1.ResourceStatus, bool)
+	patch   func(ctx context.Context, kind string, key ident.Key, body []byte) error
 	limiter *rate.Limiter
 	wake    chan struct{}
 	// written remembers the last status written per object UID, so an
@@ -89,7 +89,7 @@ func NewStatusWriter(cfg StatusConfig) (*StatusWriter, error) {
 	}
 	w := newStatusWriter(cfg)
 	w.current = cfg.Source.currentStatus
-	w.patch = func(ctx context.Context, kind string, key store.Key, body []byte) error {
+	w.patch = func(ctx context.Context, kind string, key ident.Key, body []byte) error {
 		return patchStatus(ctx, sc, kind, key, body)
 	}
 	return w, nil
@@ -170,7 +170,7 @@ func (w *StatusWriter) sync(ctx context.Context) {
 		if rep.Kind == v1alpha1.KindCanary || !isKind(rep.Kind) {
 			continue
 		}
-		key := store.Key{Namespace: rep.Namespace, Name: rep.Name}
+		key := ident.Key{Namespace: rep.Namespace, Name: rep.Name}
 		uid, cur, ok := w.current(rep.Kind, key)
 		if !ok {
 			continue // deleted, or not (yet) in the cache
@@ -204,9 +204,9 @@ func (w *StatusWriter) sync(ctx context.Context) {
 
 // desired is the status a report asks for.
 func (w *StatusWriter) desired(txn *store.ReadTxn, rep admin.ResourceStatus) v1alpha1.ResourceStatus {
-	ref := translator.ObjectRef{Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name}
+	ref := ident.Ref{Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name}
 	st := v1alpha1.ResourceStatus{State: v1alpha1.State(rep.State), Reason: rep.Reason}
-	if obj, ok := storeObject(txn, rep.Kind, store.Key{Namespace: rep.Namespace, Name: rep.Name}); ok {
+	if obj, ok := storeObject(txn, rep.Kind, ident.Key{Namespace: rep.Namespace, Name: rep.Name}); ok {
 		st.ObservedGeneration = obj.GetGeneration()
 	}
 	for _, n := range w.cfg.Reports.Nacks(ref) {
@@ -256,7 +256,7 @@ func statusPatch(st v1alpha1.ResourceStatus) ([]byte, error) {
 	return json.Marshal(map[string]any{"status": fields})
 }
 
-func patchStatus(ctx context.Context, sc serinclient.Interface, kind string, key store.Key, body []byte) error {
+func patchStatus(ctx context.Context, sc serinclient.Interface, kind string, key ident.Key, body []byte) error {
 	c := sc.SerinV1alpha1()
 	opts := metav1.PatchOptions{FieldManager: "serin"}
 	var err error
@@ -276,7 +276,7 @@ func patchStatus(ctx context.Context, sc serinclient.Interface, kind string, key
 }
 
 // currentStatus reads an object's UID and status from the caches.
-func (s *Source) currentStatus(kind string, key store.Key) (types.UID, *v1alpha1.ResourceStatus, bool) {
+func (s *Source) currentStatus(kind string, key ident.Key) (types.UID, *v1alpha1.ResourceStatus, bool) {
 	n := s.informersFor(key.Namespace)
 	if n == nil || n.kinds[kind] == nil {
 		return "", nil, false
@@ -298,7 +298,7 @@ func (s *Source) currentStatus(kind string, key store.Key) (types.UID, *v1alpha1
 	return "", nil, false
 }
 
-func storeObject(txn *store.ReadTxn, kind string, key store.Key) (metav1.Object, bool) {
+func storeObject(txn *store.ReadTxn, kind string, key ident.Key) (metav1.Object, bool) {
 	switch kind {
 	case v1alpha1.KindUpstream:
 		return txn.Upstream(key)

@@ -12,15 +12,15 @@ import (
 	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/controlplane"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
-	"github.com/serin-dev/serin/translator"
 )
 
 // fakeReports is a ReportSource whose state the test changes.
 type fakeReports struct {
 	mu    sync.Mutex
 	list  []admin.ResourceStatus
-	nacks map[translator.ObjectRef][]controlplane.Nack
+	nacks map[ident.Ref][]controlplane.Nack
 }
 
 func (f *fakeReports) List() []admin.ResourceStatus {
@@ -29,7 +29,7 @@ func (f *fakeReports) List() []admin.ResourceStatus {
 	return append([]admin.ResourceStatus(nil), f.list...)
 }
 
-func (f *fakeReports) Nacks(r translator.ObjectRef) []controlplane.Nack {
+func (f *fakeReports) Nacks(r ident.Ref) []controlplane.Nack {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.nacks[r]
@@ -45,11 +45,11 @@ func (f *fakeReports) set(list ...admin.ResourceStatus) {
 // the API server, so the writer's "current" reads see what it wrote.
 type fakeAPI struct {
 	mu      sync.Mutex
-	status  map[store.Key]v1alpha1.ResourceStatus
+	status  map[ident.Key]v1alpha1.ResourceStatus
 	patches []string
 }
 
-func (f *fakeAPI) current(kind string, key store.Key) (types.UID, *v1alpha1.ResourceStatus, bool) {
+func (f *fakeAPI) current(kind string, key ident.Key) (types.UID, *v1alpha1.ResourceStatus, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st, ok := f.status[key]
@@ -59,7 +59,7 @@ func (f *fakeAPI) current(kind string, key store.Key) (types.UID, *v1alpha1.Reso
 	return types.UID(key.String()), &st, true
 }
 
-func (f *fakeAPI) patch(_ context.Context, kind string, key store.Key, body []byte) error {
+func (f *fakeAPI) patch(_ context.Context, kind string, key ident.Key, body []byte) error {
 	var p struct {
 		Status v1alpha1.ResourceStatus `json:"status"`
 	}
@@ -95,7 +95,7 @@ func newTestWriter(t *testing.T, reports *fakeReports, api *fakeAPI, qps float64
 
 func TestStatusWriterCoalesces(t *testing.T) {
 	reports := &fakeReports{}
-	api := &fakeAPI{status: map[store.Key]v1alpha1.ResourceStatus{{Namespace: "default", Name: "g"}: {}}}
+	api := &fakeAPI{status: map[ident.Key]v1alpha1.ResourceStatus{{Namespace: "default", Name: "g"}: {}}}
 	w := newTestWriter(t, reports, api, 1000, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -118,7 +118,7 @@ func TestStatusWriterCoalesces(t *testing.T) {
 	if n := api.count(); n > 10 {
 		t.Fatalf("%d writes for a burst of 100 changes", n)
 	}
-	uid, cur, _ := api.current(v1alpha1.KindUpstreamGroup, store.Key{Namespace: "default", Name: "g"})
+	uid, cur, _ := api.current(v1alpha1.KindUpstreamGroup, ident.Key{Namespace: "default", Name: "g"})
 	if cur.State != v1alpha1.StateRejected || cur.Reason != "spec: r" || cur.ObservedGeneration != 3 {
 		t.Fatalf("final status %+v (uid %s)", cur, uid)
 	}
@@ -132,13 +132,13 @@ func TestStatusWriterCoalesces(t *testing.T) {
 	}
 
 	// A NACK is written with the report, then cleared.
-	ref := translator.ObjectRef{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g"}
+	ref := ident.Ref{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g"}
 	reports.mu.Lock()
-	reports.nacks = map[translator.ObjectRef][]controlplane.Nack{ref: {{Node: "n1", TypeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", Version: "7", Message: "bad", Time: time.Now()}}}
+	reports.nacks = map[ident.Ref][]controlplane.Nack{ref: {{Node: "n1", TypeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", Version: "7", Message: "bad", Time: time.Now()}}}
 	reports.mu.Unlock()
 	w.Trigger()
 	eventually(t, "nack written", func() bool {
-		_, cur, _ := api.current(ref.Kind, store.Key{Namespace: "default", Name: "g"})
+		_, cur, _ := api.current(ref.Kind, ident.Key{Namespace: "default", Name: "g"})
 		return len(cur.Nacks) == 1 && cur.Nacks[0].Message == "bad"
 	})
 	reports.mu.Lock()
@@ -146,22 +146,22 @@ func TestStatusWriterCoalesces(t *testing.T) {
 	reports.mu.Unlock()
 	w.Trigger()
 	eventually(t, "nack cleared", func() bool {
-		_, cur, _ := api.current(ref.Kind, store.Key{Namespace: "default", Name: "g"})
+		_, cur, _ := api.current(ref.Kind, ident.Key{Namespace: "default", Name: "g"})
 		return len(cur.Nacks) == 0
 	})
 }
 
 func TestStatusWriterRateLimits(t *testing.T) {
 	reports := &fakeReports{}
-	api := &fakeAPI{status: map[store.Key]v1alpha1.ResourceStatus{}}
+	api := &fakeAPI{status: map[ident.Key]v1alpha1.ResourceStatus{}}
 	var list []admin.ResourceStatus
 	for i := 0; i < 12; i++ {
 		name := string(rune('a' + i))
-		api.status[store.Key{Namespace: "default", Name: name}] = v1alpha1.ResourceStatus{}
+		api.status[ident.Key{Namespace: "default", Name: name}] = v1alpha1.ResourceStatus{}
 		list = append(list, admin.ResourceStatus{Kind: v1alpha1.KindUpstream, Namespace: "default", Name: name, State: "Accepted"})
 	}
 	// Canaries are CanaryStatus's business, never the writer's.
-	api.status[store.Key{Namespace: "default", Name: "cn"}] = v1alpha1.ResourceStatus{}
+	api.status[ident.Key{Namespace: "default", Name: "cn"}] = v1alpha1.ResourceStatus{}
 	list = append(list, admin.ResourceStatus{Kind: v1alpha1.KindCanary, Namespace: "default", Name: "cn", State: "Accepted"})
 	reports.set(list...)
 	// 20/s with a burst of 2: 12 writes take at least 0.5s.
@@ -174,7 +174,7 @@ func TestStatusWriterRateLimits(t *testing.T) {
 	if took := time.Since(start); took < 450*time.Millisecond {
 		t.Fatalf("12 writes in %v: not rate limited", took)
 	}
-	if _, cn, _ := api.current(v1alpha1.KindCanary, store.Key{Namespace: "default", Name: "cn"}); cn.State != "" {
+	if _, cn, _ := api.current(v1alpha1.KindCanary, ident.Key{Namespace: "default", Name: "cn"}); cn.State != "" {
 		t.Fatal("canary status written by the status writer")
 	}
 }
