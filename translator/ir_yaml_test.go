@@ -67,6 +67,9 @@ func sampleIR() *IR {
 
 func TestIRYAMLRoundTrip(t *testing.T) {
 	ir := sampleIR()
+	if err := ir.Validate(); err != nil {
+		t.Fatalf("sample IR is invalid:\n%v", err)
+	}
 	y, err := EncodeIR(ir)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +98,9 @@ func TestIRYAMLRoundTrip(t *testing.T) {
 	f := back.Fleets[0]
 	if f.Listeners[0].VirtualHosts[0] != f.VirtualHosts[0] {
 		t.Error("decoded listener's virtual host is not the fleet's")
+	}
+	if err := back.Validate(); err != nil {
+		t.Errorf("decoded IR is invalid:\n%v", err)
 	}
 	// encoding/json alone round-trips too.
 	js, err := json.Marshal(ir)
