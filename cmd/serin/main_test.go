@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/serin-dev/serin/pkg/source/file"
+	"github.com/serin-dev/serin/translator"
 )
 
 // serin runs the CLI in-process.
@@ -216,6 +217,96 @@ func TestTranslateDecodeErrorFails(t *testing.T) {
 	code, out, errOut := serin(t, "translate", "testdata/broken")
 	if code != 1 || !strings.Contains(out, "fleets:") || !strings.Contains(errOut, "spec.virtualHost.domain: unknown field") {
 		t.Errorf("exit %d\nstdout %.200q\nstderr %q", code, out, errOut)
+	}
+}
+
+// -o ir prints the IR as YAML: it decodes, validates, and emits exactly
+// the resources -o json prints.
+func TestTranslateIR(t *testing.T) {
+	code, out, errOut := serin(t, "translate", "-o", "ir", "../../examples/canary")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	ir, err := translator.DecodeIR([]byte(out))
+	if err != nil {
+		t.Fatalf("output is not an IR: %v\n%s", err, out)
+	}
+	if err := ir.Validate(); err != nil {
+		t.Errorf("invalid IR: %v", err)
+	}
+	if len(ir.Fleets) != 1 || ir.Fleets[0].Name != "default" {
+		t.Fatalf("fleets %+v", ir.Fleets)
+	}
+	f := ir.Fleets[0]
+	var clusters []string
+	for _, c := range f.Clusters {
+		clusters = append(clusters, c.Name+"/"+c.ConnectTimeout.String())
+	}
+	if got := strings.Join(clusters, ","); got != "myapp-v1_default/1s,myapp-v2_default/1s" {
+		t.Errorf("clusters %s", got)
+	}
+	if len(f.VirtualHosts) != 1 || len(f.VirtualHosts[0].Routes) != 2 {
+		t.Fatalf("virtual hosts %+v", f.VirtualHosts)
+	}
+	split := f.VirtualHosts[0].Routes[1]
+	if !split.Weighted || len(split.Clusters) != 2 || split.Clusters[0].Weight != 90 || split.Clusters[1].Weight != 10 ||
+		len(split.Mirrors) != 1 || split.Mirrors[0].PerMillion != 100000 {
+		t.Errorf("default route %+v", split)
+	}
+	for _, want := range []string{"pathKind: prefix\n", "connectTimeout: 1s\n", "policy: roundRobin\n", "virtualHosts:\n          - myapp_default\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+
+	// The IR is the whole seam: emitting it gives what -o json prints.
+	_, js, _ := serin(t, "translate", "-o", "json", "../../examples/canary")
+	emitted, err := fleetsDocument(&translator.Output{Fleets: translator.Emit(ir)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(emitted)+"\n" != js {
+		t.Errorf("Emit of the printed IR differs from -o json")
+	}
+	if _, again, _ := serin(t, "translate", "-o", "ir", "../../examples/canary"); again != out {
+		t.Errorf("-o ir output differs between runs")
+	}
+}
+
+func TestTranslateIRFleet(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "config.yaml"), `apiVersion: serin.dev/v1alpha1
+kind: Upstream
+metadata: {name: web}
+spec: {static: {hosts: [{addr: 10.0.0.1, port: 80}]}}
+---
+apiVersion: serin.dev/v1alpha1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  virtualHost:
+    domains: [web.example.com]
+    routes:
+    - routeAction: {single: {upstream: {name: web}}}
+---
+apiVersion: serin.dev/v1alpha1
+kind: Gateway
+metadata: {name: edge}
+spec: {fleet: edge, bindPort: 80}
+`)
+	code, out, errOut := serin(t, "translate", "-o", "ir", "--fleet", "edge", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	ir, err := translator.DecodeIR([]byte(out))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(ir.Fleets) != 1 || ir.Fleets[0].Name != "edge" || len(ir.Fleets[0].Listeners) != 1 || ir.Fleets[0].Listeners[0].Port != 80 {
+		t.Errorf("--fleet edge printed:\n%s", out)
+	}
+	if code, _, errOut := serin(t, "translate", "-o", "ir", "--fleet", "nope", dir); code != 1 || !strings.Contains(errOut, `no fleet "nope"`) {
+		t.Errorf("--fleet nope: exit %d, stderr %q", code, errOut)
 	}
 }
 

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 
+	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/translator"
 )
 
@@ -27,32 +29,43 @@ func newTranslateCmd(a *app) *cobra.Command {
 v3 resources of every fleet (clusters, endpoints, listeners, API listeners
 and routes) in protobuf's JSON mapping, as YAML or JSON.
 
+With -o ir it prints instead the translator's intermediate representation
+(IR) as YAML: per fleet the listeners, virtual hosts and clusters with every
+reference resolved and every default applied, before they become Envoy
+resources. See docs/architecture.md.
+
 Problems (rejected objects, warnings) are logged to stderr; the resources
 printed are what would be served despite them. The exit status is 1 when a
 file failed to decode.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "yaml" && output != "json" {
-				return &exitError{code: 2, err: fmt.Errorf("translate: -o %q: want yaml or json", output)}
+			if output != "yaml" && output != "json" && output != "ir" {
+				return &exitError{code: 2, err: fmt.Errorf("translate: -o %q: want yaml, json or ir", output)}
 			}
 			c, err := loadConfig(args)
 			if err != nil {
 				return fmt.Errorf("translate: %w", err)
 			}
-			out, err := c.translate(opts)
+			ir, reports, err := c.buildIR(opts)
 			if err != nil {
 				return fmt.Errorf("translate: %w", err)
 			}
-			for _, r := range out.Reports {
+			for _, r := range reports {
 				for _, p := range r.Problems {
 					a.log.Warn(c.objectProblem(r.Ref, p.Field, p.Message, false).String(), "severity", p.Severity)
 				}
 			}
-			doc, err := fleetsDocument(out, fleet)
-			if err != nil {
-				return fmt.Errorf("translate: %w", err)
+			if output == "ir" {
+				err = writeIR(a, ir, fleet)
+			} else {
+				// Translate is BuildIR then Emit.
+				out := &translator.Output{Fleets: translator.Emit(ir), Reports: reports}
+				var doc []byte
+				if doc, err = fleetsDocument(out, fleet); err == nil {
+					err = writeDocument(a.stdout, doc, output)
+				}
 			}
-			if err := writeDocument(a.stdout, doc, output); err != nil {
+			if err != nil {
 				return fmt.Errorf("translate: %w", err)
 			}
 			if len(c.errs) > 0 {
@@ -64,10 +77,54 @@ file failed to decode.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json (Envoy resources), or ir (the translator's IR as YAML)")
 	cmd.Flags().StringVar(&fleet, "fleet", "", "print only this fleet")
 	cmd.Flags().BoolVar(&opts.LoadReporting, "load-reporting", false, "translate as serve --load-reporting would (lrs_server on clusters)")
 	return cmd
+}
+
+// buildIR is config.translate stopped at the IR: the objects go through a
+// store, as in serve, then translator.BuildIR.
+func (c *config) buildIR(opts translator.Options) (*translator.IR, []translator.Report, error) {
+	st := store.New()
+	entries := make([]store.Entry, len(c.objs))
+	for i, o := range c.objs {
+		entries[i] = o.Entry
+	}
+	if _, err := st.ReplaceSource("cli", entries); err != nil {
+		return nil, nil, fmt.Errorf("load objects: %w", err)
+	}
+	ir, reports := translator.BuildIR(translator.InputFrom(st.Read()), opts)
+	return ir, reports, nil
+}
+
+// writeIR prints the IR (only the fleet named only, when set) as YAML. An
+// IR that breaks its invariants is printed all the same, with an error
+// logged: that is a translator bug, and the IR is what shows it.
+func writeIR(a *app, ir *translator.IR, only string) error {
+	if err := ir.Validate(); err != nil {
+		for _, p := range strings.Split(err.Error(), "\n") {
+			a.log.Error("the IR breaks an invariant (a serin bug; please report it)", "problem", p)
+		}
+	}
+	if only != "" {
+		var picked *translator.IR
+		for _, f := range ir.Fleets {
+			if f != nil && f.Name == only {
+				picked = &translator.IR{Fleets: []*translator.Fleet{f}}
+			}
+		}
+		if picked == nil {
+			return fmt.Errorf("no fleet %q", only)
+		}
+		ir = picked
+	}
+	doc, err := translator.EncodeIR(ir)
+	if err != nil {
+		return fmt.Errorf("encode the IR: %w", err)
+	}
+	_, err = a.stdout.Write(doc)
+	return err
 }
 
 // fleetJSON is one fleet's resources in xDS order.
