@@ -14,7 +14,7 @@ import (
 // large is n apps of two versions each: 2n clusters and assignments, n API
 // listeners and route configurations, one socket listener.
 func large(n int) *translator.Resources {
-	out := &translator.Resources{Origins: map[string][]ident.Ref{}}
+	out := &translator.Resources{Origins: map[ident.Resource][]ident.Ref{}}
 	for i := range n {
 		r := st.App{Name: fmt.Sprintf("app%05d", i), Weights: []uint32{90, 10}}.Resources()
 		out.Clusters = append(out.Clusters, r.Clusters...)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/serin-dev/serin/pkg/envoyrefs"
 	st "github.com/serin-dev/serin/snapshot/snapshottest"
 	"github.com/serin-dev/serin/translator"
 )
@@ -128,7 +129,7 @@ func TestCacheMakeBeforeBreak(t *testing.T) {
 	}
 	s := c.Snapshot("default")
 	for _, r := range s.Resources(KindRoute) {
-		if slices.Contains(RouteClusters(r.Message.(routeConfig)), "myapp-v2_default") {
+		if slices.Contains(envoyrefs.RouteClusters(r.Message.(routeConfig)), "myapp-v2_default") {
 			t.Fatalf("route %s still names the removed cluster", r.Name)
 		}
 	}

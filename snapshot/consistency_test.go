@@ -23,6 +23,8 @@ func TestCheck(t *testing.T) {
 
 	r = st.App{Name: "myapp", Weights: []uint32{1}}.Resources()
 	st.Mirror(r.Routes[0], "shadow_default", 10)
+	r.Needs = nil // the route now names the mirror too: needs as the translator would say them
+	st.WithNeeds(r)
 	if err := Check(r); err == nil || !strings.Contains(err.Error(), `"shadow_default"`) {
 		t.Errorf("mirror cluster missing: err = %v", err)
 	}

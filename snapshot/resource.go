@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/serin-dev/serin/translator"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 )
@@ -26,6 +27,9 @@ type Resource struct {
 	Message proto.Message
 	// API marks an API listener, served only to clients that name it.
 	API bool
+	// Needs is what a listener or route configuration names, as the
+	// translator said (translator.Resources.Needs); zero for other kinds.
+	Needs translator.Needs
 }
 
 // vtStrict is implemented by the vtprotobuf code shipped with the /envoy

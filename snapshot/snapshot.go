@@ -34,7 +34,7 @@ type Snapshot struct {
 	// measured from it.
 	Published time.Time
 	sets      [NumKinds]Set
-	origins   map[string][]ident.Ref
+	origins   map[ident.Resource][]ident.Ref
 	// draining are clusters kept only for make-before-break.
 	draining []string
 }
@@ -71,7 +71,7 @@ func (s *Snapshot) Origins(k Kind, names []string) []ident.Ref {
 	seen := map[ident.Ref]bool{}
 	var out []ident.Ref
 	for _, n := range names {
-		for _, ref := range s.origins[k.String()+"/"+n] {
+		for _, ref := range s.origins[ident.Resource{Type: k, Name: n}] {
 			if !seen[ref] {
 				seen[ref] = true
 				out = append(out, ref)
@@ -106,7 +106,7 @@ func build(fleet string, res *translator.Resources, prev *Snapshot, extra [NumKi
 		same[k] = prev != nil && len(extra[k]) == 0 && len(prev.draining) == 0
 	}
 	add := func(k Kind, name string, m proto.Message, api bool) error {
-		r, err := reuse(prev, k, name, m, api)
+		r, err := reuse(prev, k, name, m, api, res.Needs[ident.Resource{Type: k, Name: name}])
 		if err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func build(fleet string, res *translator.Resources, prev *Snapshot, extra [NumKi
 	return s, nil
 }
 
-func reuse(prev *Snapshot, k Kind, name string, m proto.Message, api bool) (*Resource, error) {
+func reuse(prev *Snapshot, k Kind, name string, m proto.Message, api bool, needs translator.Needs) (*Resource, error) {
 	var old *Resource
 	if prev != nil {
 		old = prev.Get(k, name)
@@ -166,6 +166,7 @@ func reuse(prev *Snapshot, k Kind, name string, m proto.Message, api bool) (*Res
 	if err != nil {
 		return nil, err
 	}
+	r.Needs = needs
 	if old != nil && old.API == api && (old.Version == r.Version || (mayHoldMaps[k] && proto.Equal(old.Message, m))) {
 		return old, nil
 	}

@@ -2,6 +2,7 @@ package translator
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +14,8 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/envoyrefs"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 type validator interface{ ValidateAll() error }
@@ -64,7 +67,7 @@ func checkOutput(out *Output) []string {
 			if i > 0 && r.Clusters[i-1].Name >= c.Name {
 				bad("%s: clusters not sorted at %s", fp, c.Name)
 			}
-			if r.Origins[originCluster+c.Name] == nil || r.Origins[originEndpoint+c.Name] == nil {
+			if r.Origins[ident.Resource{Type: ident.Cluster, Name: c.Name}] == nil || r.Origins[ident.Resource{Type: ident.Endpoint, Name: c.Name}] == nil {
 				bad("%s cluster %s: no origins", fp, c.Name)
 			}
 		}
@@ -96,8 +99,12 @@ func checkOutput(out *Output) []string {
 			if i > 0 && r.Routes[i-1].Name >= rc.Name {
 				bad("%s: routes not sorted at %s", fp, rc.Name)
 			}
-			if r.Origins[originRoute+rc.Name] == nil {
+			if r.Origins[ident.Resource{Type: ident.Route, Name: rc.Name}] == nil {
 				bad("%s route %s: no origins", fp, rc.Name)
+			}
+			// The needs handed forward are exactly what the proto names.
+			if got, want := r.Needs[ident.Resource{Type: ident.Route, Name: rc.Name}], envoyrefs.RouteClusters(rc); !slices.Equal(got.Clusters, want) || !slices.Equal(got.Endpoints, want) {
+				bad("%s route %s: needs %v, but the proto names clusters %v", fp, rc.Name, got, want)
 			}
 			domains, vhNames := map[string]bool{}, map[string]bool{}
 			for _, vh := range rc.VirtualHosts {
@@ -143,8 +150,17 @@ func checkOutput(out *Output) []string {
 				if i > 0 && ls[i-1].Name >= l.Name {
 					bad("%s: %ss not sorted at %s", fp, kind, l.Name)
 				}
-				if r.Origins[originListener+l.Name] == nil {
+				if r.Origins[ident.Resource{Type: ident.Listener, Name: l.Name}] == nil {
 					bad("%s %s %s: no origins", fp, kind, l.Name)
+				}
+				var rds []string
+				for _, h := range envoyrefs.ListenerHCMs(l) {
+					if h.GetRds() != nil {
+						rds = append(rds, h.GetRds().GetRouteConfigName())
+					}
+				}
+				if got := r.Needs[ident.Resource{Type: ident.Listener, Name: l.Name}]; !slices.Equal(got.Routes, rds) || len(got.Clusters) > 0 {
+					bad("%s %s %s: needs %v, but the proto takes routes %v over RDS", fp, kind, l.Name, got, rds)
 				}
 				var hcmAny *anypb.Any
 				if api {

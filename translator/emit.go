@@ -1,22 +1,14 @@
 package translator
 
 import (
+	"slices"
 	"sort"
-	"strings"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"github.com/serin-dev/serin/pkg/ident"
-)
-
-// Origin key prefixes of Resources.Origins.
-const (
-	originCluster  = "cluster/"
-	originEndpoint = "endpoint/"
-	originListener = "listener/"
-	originRoute    = "route/"
 )
 
 // Emit turns an IR into Envoy resources per fleet. It is a pure function of
@@ -58,11 +50,13 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 		APIListeners: make([]*listenerv3.Listener, 0, nAPI),
 		Routes:       make([]*routev3.RouteConfiguration, 0, len(f.Listeners)+nAPI),
 	}
-	keys := originKeys(f)
-	r.Origins = make(map[string][]ident.Ref, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI)
-	add := func(n int, refs []ident.Ref) {
-		r.Origins[keys[:n]] = refs
-		keys = keys[n:]
+	r.Origins = make(map[ident.Resource][]ident.Ref, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI)
+	r.Needs = make(map[ident.Resource]Needs, 2*len(f.Listeners)+2*nAPI)
+	add := func(t ident.Type, name string, refs []ident.Ref) {
+		r.Origins[ident.Resource{Type: t, Name: name}] = refs
+	}
+	need := func(t ident.Type, name string, n Needs) {
+		r.Needs[ident.Resource{Type: t, Name: name}] = n
 	}
 
 	for _, c := range f.Clusters {
@@ -73,8 +67,8 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 		}
 		r.Clusters = append(r.Clusters, b.cluster)
 		r.Endpoints = append(r.Endpoints, b.endpoints)
-		add(len(originCluster)+len(c.Name), b.origin[:])
-		add(len(originEndpoint)+len(c.Name), b.origin[:])
+		add(ident.Cluster, c.Name, b.origin[:])
+		add(ident.Endpoint, c.Name, b.origin[:])
 	}
 
 	// Each virtual host is built once per fleet and shared by the Gateway
@@ -86,8 +80,10 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 		for _, d := range vh.APIListeners {
 			r.APIListeners = append(r.APIListeners, m.apiListener(d))
 			r.Routes = append(r.Routes, m.singleRouteConfig(f.Name, d, pb))
-			add(len(originListener)+len(d), vh.Origins[:1:1])
-			add(len(originRoute)+len(d), vh.Origins)
+			add(ident.Listener, d, vh.Origins[:1:1])
+			add(ident.Route, d, vh.Origins)
+			need(ident.Listener, d, Needs{Routes: []string{d}})
+			need(ident.Route, d, clusterNeeds(vh))
 		}
 	}
 	for _, l := range f.Listeners {
@@ -102,53 +98,36 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 			vs[i] = vhs[j]
 		}
 		r.Routes = append(r.Routes, m.routeConfig(f.Name, l.Name, vs))
-		add(len(originListener)+len(l.Name), []ident.Ref{l.Gateway})
-		add(len(originRoute)+len(l.Name), listenerOrigins(l))
+		add(ident.Listener, l.Name, []ident.Ref{l.Gateway})
+		add(ident.Route, l.Name, listenerOrigins(l))
+		need(ident.Listener, l.Name, Needs{Routes: []string{l.Name}})
+		need(ident.Route, l.Name, clusterNeeds(l.VirtualHosts...))
 	}
 	sort.Slice(r.APIListeners, func(i, j int) bool { return r.APIListeners[i].Name < r.APIListeners[j].Name })
 	sort.Slice(r.Routes, func(i, j int) bool { return r.Routes[i].Name < r.Routes[j].Name })
 	return r
 }
 
-// originKeys writes every key of a fleet's Resources.Origins into one
-// string, in the order emitFleet adds them, so that the keys are substrings
-// of it instead of one allocation each.
-func originKeys(f *Fleet) string {
-	n := 0
-	for _, c := range f.Clusters {
-		n += 2*len(c.Name) + len(originCluster) + len(originEndpoint)
-	}
-	for _, vh := range f.VirtualHosts {
-		for _, d := range vh.APIListeners {
-			n += 2*len(d) + len(originListener) + len(originRoute)
+// clusterNeeds lists the clusters the hosts' routes send or mirror to;
+// every serin cluster reads the ClusterLoadAssignment of its own name.
+func clusterNeeds(vhs ...*VirtualHost) Needs {
+	var names []string
+	for _, vh := range vhs {
+		for _, r := range vh.Routes {
+			if r.Direct != nil {
+				continue
+			}
+			for _, wc := range r.Clusters {
+				names = append(names, wc.Name)
+			}
+			for _, m := range r.Mirrors {
+				names = append(names, m.Cluster)
+			}
 		}
 	}
-	for _, l := range f.Listeners {
-		n += 2*len(l.Name) + len(originListener) + len(originRoute)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, c := range f.Clusters {
-		b.WriteString(originCluster)
-		b.WriteString(c.Name)
-		b.WriteString(originEndpoint)
-		b.WriteString(c.Name)
-	}
-	for _, vh := range f.VirtualHosts {
-		for _, d := range vh.APIListeners {
-			b.WriteString(originListener)
-			b.WriteString(d)
-			b.WriteString(originRoute)
-			b.WriteString(d)
-		}
-	}
-	for _, l := range f.Listeners {
-		b.WriteString(originListener)
-		b.WriteString(l.Name)
-		b.WriteString(originRoute)
-		b.WriteString(l.Name)
-	}
-	return b.String()
+	slices.Sort(names)
+	names = slices.Compact(names)
+	return Needs{Clusters: names, Endpoints: names}
 }
 
 // listenerOrigins are the objects a Gateway's route configuration comes

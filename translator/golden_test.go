@@ -47,7 +47,10 @@ func renderOutput(out *Output) ([]byte, error) {
 		Reports []Report         `json:"reports"`
 	}{Fleets: map[string]fleet{}, Reports: out.Reports}
 	for name, r := range out.Fleets {
-		f := fleet{Origins: r.Origins}
+		f := fleet{Origins: map[string][]ident.Ref{}}
+		for id, refs := range r.Origins {
+			f.Origins[id.String()] = refs
+		}
 		for _, m := range r.Clusters {
 			f.Clusters = append(f.Clusters, raw(m)...)
 		}

@@ -76,10 +76,26 @@ type Resources struct {
 	// clients that ask for them by name.
 	APIListeners []*listenerv3.Listener
 	Routes       []*routev3.RouteConfiguration
-	// Origins maps "<short type>/<resource name>" (cluster/, endpoint/,
-	// listener/, route/) to the objects the resource was built from, so a
+	// Origins maps every resource to the objects it was built from, so a
 	// NACK can be attributed to them.
-	Origins map[string][]ident.Ref
+	Origins map[ident.Resource][]ident.Ref
+	// Needs maps every listener and route configuration to what it names,
+	// so that the consistency check and the xDS route gate need not read it
+	// back out of the protos. Read only: slices are shared.
+	Needs map[ident.Resource]Needs
+}
+
+// Needs is what a listener or route configuration names: a node must hold
+// these before the resource can work.
+type Needs struct {
+	// Routes are the route configurations a listener takes over RDS.
+	Routes []string `json:"routes,omitempty"`
+	// Clusters are the clusters a route configuration's routes send or
+	// mirror to, sorted and distinct.
+	Clusters []string `json:"clusters,omitempty"`
+	// Endpoints[i] is the ClusterLoadAssignment that Clusters[i] reads over
+	// EDS ("" for a cluster that has none).
+	Endpoints []string `json:"endpoints,omitempty"`
 }
 
 // Problem is one thing wrong with an object.

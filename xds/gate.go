@@ -4,10 +4,6 @@ import (
 	"slices"
 	"time"
 
-	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
-	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-
 	"github.com/serin-dev/serin/snapshot"
 )
 
@@ -169,7 +165,10 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 	if t.needsKey != key {
 		// The selected set's version is a hash of its content, so streams
 		// that hold the same set share one computation.
-		t.needsKey, t.needs = key, st.srv.shared.needsFor(k.String()+"/"+key, func() []string { return st.needs(rs) })
+		// The translator said what each resource needs; the snapshot joins
+		// a listener's needs with its route configurations'.
+		n := st.snap.ClusterNeeds(rs)
+		t.needsKey, t.needs, t.needsEDS = key, n.Clusters, n.Endpoints
 	}
 	ct, et := st.types[snapshot.KindCluster], st.types[snapshot.KindEndpoint]
 	cdsAcked, edsAcked := ct.acked(), et.acked()
@@ -185,9 +184,8 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 			t.heldNeeds, t.heldCDS, t.heldEDS = t.needs, cdsAcked, edsAcked
 		}
 	}()
-	for _, c := range t.needs {
-		cr := st.snap.Get(snapshot.KindCluster, c)
-		if cr == nil {
+	for i, c := range t.needs {
+		if st.snap.Get(snapshot.KindCluster, c) == nil {
 			all = false
 			continue // not served: nothing to wait for
 		}
@@ -204,15 +202,8 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 			}
 			continue // valve open; its endpoints are not waited for either
 		}
-		cl, _ := cr.Message.(*clusterv3.Cluster)
-		if cl.GetType() != clusterv3.Cluster_EDS {
-			continue
-		}
-		name := cl.GetEdsClusterConfig().GetServiceName()
-		if name == "" {
-			name = c
-		}
-		if holds(edsAcked, name) {
+		name := t.needsEDS[i]
+		if name == "" || holds(edsAcked, name) {
 			continue
 		}
 		all = false
@@ -266,32 +257,6 @@ func (st *stream) stopTimer() {
 		st.timer.Stop()
 		st.timer = nil
 	}
-}
-
-// needs lists the clusters the LDS or RDS set rs routes to, sorted.
-func (st *stream) needs(rs []*snapshot.Resource) []string {
-	var out []string
-	for _, r := range rs {
-		switch m := r.Message.(type) {
-		case *routev3.RouteConfiguration:
-			out = append(out, snapshot.RouteClusters(m)...)
-		case *listenerv3.Listener:
-			for _, h := range snapshot.ListenerHCMs(m) {
-				if rc := h.GetRouteConfig(); rc != nil {
-					out = append(out, snapshot.RouteClusters(rc)...)
-				}
-				if rds := h.GetRds(); rds != nil {
-					if rr := st.snap.Get(snapshot.KindRoute, rds.GetRouteConfigName()); rr != nil {
-						if rc, ok := rr.Message.(*routev3.RouteConfiguration); ok {
-							out = append(out, snapshot.RouteClusters(rc)...)
-						}
-					}
-				}
-			}
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // acked is the ACKed set of a type the node may not have asked for.

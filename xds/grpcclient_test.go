@@ -39,7 +39,7 @@ func backend(t *testing.T) string {
 // grpcResources: API listener "myapp" splitting over two backends, with
 // LRS reporting to the management server itself.
 func grpcResources(v1, v2 string, w1, w2 uint32) *translator.Resources {
-	r := &translator.Resources{Origins: map[string][]ident.Ref{}}
+	r := &translator.Resources{Origins: map[ident.Resource][]ident.Ref{}}
 	for i, addr := range []string{v1, v2} {
 		name := fmt.Sprintf("myapp-v%d_default", i+1)
 		c := st.Cluster(name)

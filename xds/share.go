@@ -21,37 +21,6 @@ type shared struct {
 	// held: the recent selected sets delta clients were brought up to
 	// (have.go), by content version.
 	held [snapshot.NumKinds][]sharedHeld
-	// needs memoizes the clusters an LDS or RDS selected set routes to, by
-	// the set's content version: every stream holding the same routes
-	// needs the same clusters, and walking a gateway's RouteConfiguration
-	// (thousands of virtual hosts) once per stream per change made a
-	// weight change cost seconds at 1,000 clients.
-	needs map[string][]string
-}
-
-// maxNeeds bounds the needs memo; it is cleared when full (versions come
-// and go with every change, and the few live ones are recomputed once).
-const maxNeeds = 256
-
-// needsFor returns the memoized needs of key, computing them once.
-func (s *shared) needsFor(key string, compute func() []string) []string {
-	if s == nil {
-		return compute()
-	}
-	s.mu.Lock()
-	if n, ok := s.needs[key]; ok {
-		s.mu.Unlock()
-		return n
-	}
-	s.mu.Unlock()
-	n := compute()
-	s.mu.Lock()
-	if s.needs == nil || len(s.needs) >= maxNeeds {
-		s.needs = map[string][]string{}
-	}
-	s.needs[key] = n
-	s.mu.Unlock()
-	return n
 }
 
 type sharedSub struct {

@@ -10,6 +10,7 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/serin-dev/serin/pkg/envoyrefs"
 	"github.com/serin-dev/serin/snapshot"
 	st "github.com/serin-dev/serin/snapshot/snapshottest"
 )
@@ -39,7 +40,7 @@ func routeClusters(t *testing.T, r *discoveryv3.DiscoveryResponse) []string {
 		if err := a.UnmarshalTo(rc); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, snapshot.RouteClusters(rc)...)
+		out = append(out, envoyrefs.RouteClusters(rc)...)
 	}
 	return out
 }

@@ -47,6 +47,8 @@ type typeState struct {
 	// LDS and RDS only: the clusters the version needsKey routes to.
 	needsKey string
 	needs    []string
+	// needsEDS[i] is the assignment needs[i] reads over EDS ("" for none).
+	needsEDS []string
 	// held memoizes "the node holds every cluster (and EDS assignment) in
 	// needs": true for heldNeeds against the CDS and EDS ACKed sets
 	// heldCDS and heldEDS. While those three are the same slices, nothing

@@ -17,11 +17,10 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3" // decodes EDS with Config.Decode
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/route/v3" // decodes RDS with Config.Decode
+	"github.com/serin-dev/serin/pkg/envoyrefs"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
-
-	"github.com/serin-dev/serin/snapshot"
 )
 
 // Type URLs, in the order Envoy needs them.
@@ -259,7 +258,7 @@ func (c *Client) dependents(typeURL string) (string, []string) {
 		return EndpointType, slices.Compact(names)
 	case typeURL == ListenerType:
 		for _, m := range st.decoded {
-			for _, h := range snapshot.ListenerHCMs(m.(*listenerv3.Listener)) {
+			for _, h := range envoyrefs.ListenerHCMs(m.(*listenerv3.Listener)) {
 				if rds := h.GetRds(); rds != nil {
 					names = append(names, rds.GetRouteConfigName())
 				}

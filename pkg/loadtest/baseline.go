@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/envoyrefs"
 	"github.com/serin-dev/serin/pkg/gen"
-	"github.com/serin-dev/serin/snapshot"
 	"github.com/serin-dev/serin/translator"
 	"github.com/serin-dev/serin/xds"
 )
@@ -108,7 +108,7 @@ func (b *Baseline) publish() error {
 	var listeners, routes []types.Resource
 	for _, l := range res.Listeners {
 		listeners = append(listeners, l)
-		for _, h := range snapshot.ListenerHCMs(l) {
+		for _, h := range envoyrefs.ListenerHCMs(l) {
 			named[h.GetRds().GetRouteConfigName()] = true
 		}
 	}

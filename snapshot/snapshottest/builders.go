@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/serin-dev/serin/pkg/envoyrefs"
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/translator"
 )
@@ -184,7 +185,7 @@ type App struct {
 
 // Resources builds the app's resources, with Origins for NACK attribution.
 func (a App) Resources() *translator.Resources {
-	r := &translator.Resources{Origins: map[string][]ident.Ref{}}
+	r := &translator.Resources{Origins: map[ident.Resource][]ident.Ref{}}
 	vs := ident.Ref{Kind: "VirtualService", Namespace: "default", Name: a.Name}
 	group := ident.Ref{Kind: "UpstreamGroup", Namespace: "default", Name: a.Name}
 	var splits []Split
@@ -194,8 +195,8 @@ func (a App) Resources() *translator.Resources {
 		r.Clusters = append(r.Clusters, Cluster(name))
 		r.Endpoints = append(r.Endpoints, Endpoints(name, fmt.Sprintf("127.0.0.1:%d", 9001+i)))
 		ref := ident.Ref{Kind: "Upstream", Namespace: "default", Name: up}
-		r.Origins["cluster/"+name] = []ident.Ref{ref}
-		r.Origins["endpoint/"+name] = []ident.Ref{ref}
+		r.Origins[ident.Resource{Type: ident.Cluster, Name: name}] = []ident.Ref{ref}
+		r.Origins[ident.Resource{Type: ident.Endpoint, Name: name}] = []ident.Ref{ref}
 		splits = append(splits, Split{Cluster: name, Weight: w})
 	}
 	r.Listeners = []*listenerv3.Listener{HTTPListener("http", 8080, "http")}
@@ -205,15 +206,52 @@ func (a App) Resources() *translator.Resources {
 		Route(a.Name, []string{a.Name}, splits...),
 	}
 	gw := ident.Ref{Kind: "Gateway", Namespace: "default", Name: "default"}
-	r.Origins["listener/http"] = []ident.Ref{gw}
-	r.Origins["listener/"+a.Name] = []ident.Ref{vs}
-	r.Origins["route/http"] = []ident.Ref{gw, group, vs}
-	r.Origins["route/"+a.Name] = []ident.Ref{group, vs}
+	r.Origins[ident.Resource{Type: ident.Listener, Name: "http"}] = []ident.Ref{gw}
+	r.Origins[ident.Resource{Type: ident.Listener, Name: a.Name}] = []ident.Ref{vs}
+	r.Origins[ident.Resource{Type: ident.Route, Name: "http"}] = []ident.Ref{gw, group, vs}
+	r.Origins[ident.Resource{Type: ident.Route, Name: a.Name}] = []ident.Ref{group, vs}
+	return WithNeeds(r)
+}
+
+// WithNeeds fills r.Needs from the protos, as the translator would have:
+// resources built by hand here carry no needs of their own. Existing needs
+// are kept.
+func WithNeeds(r *translator.Resources) *translator.Resources {
+	if r.Needs == nil {
+		r.Needs = map[ident.Resource]translator.Needs{}
+	}
+	for _, group := range [][]*listenerv3.Listener{r.Listeners, r.APIListeners} {
+		for _, l := range group {
+			id := ident.Resource{Type: ident.Listener, Name: l.GetName()}
+			if _, ok := r.Needs[id]; ok {
+				continue
+			}
+			var n translator.Needs
+			for _, h := range envoyrefs.ListenerHCMs(l) {
+				if rds := h.GetRds(); rds != nil {
+					n.Routes = append(n.Routes, rds.GetRouteConfigName())
+				}
+			}
+			r.Needs[id] = n
+		}
+	}
+	for _, rc := range r.Routes {
+		id := ident.Resource{Type: ident.Route, Name: rc.GetName()}
+		if _, ok := r.Needs[id]; !ok {
+			cs := envoyrefs.RouteClusters(rc)
+			r.Needs[id] = translator.Needs{Clusters: cs, Endpoints: cs}
+		}
+	}
 	return r
 }
 
 // Output wraps fleets into a translator output.
 func Output(fleets map[string]*translator.Resources) *translator.Output {
+	for _, r := range fleets {
+		if r != nil {
+			WithNeeds(r)
+		}
+	}
 	return &translator.Output{Fleets: fleets}
 }
 
