@@ -42,6 +42,25 @@ func list[T any](t *ReadTxn, kind string) []T {
 	return out
 }
 
+// Object is a stored object with its revision: the store generation at
+// which its content last changed. Equal content keeps its revision, so a
+// reader that memoizes on (key, Rev) recomputes exactly what changed.
+type Object[T any] struct {
+	Obj T
+	Rev uint64
+}
+
+// Objects returns every object of a kind with its revision, sorted by
+// namespace/name.
+func Objects[T any](t *ReadTxn, kind string) []Object[T] {
+	recs := t.all(kind)
+	out := make([]Object[T], 0, len(recs))
+	for _, r := range recs {
+		out = append(out, Object[T]{Obj: r.Obj.(T), Rev: r.Rev})
+	}
+	return out
+}
+
 func one[T any](t *ReadTxn, kind string, key ident.Key) (T, bool) {
 	var zero T
 	r := t.get(kind, key)

@@ -30,8 +30,8 @@ type record struct {
 	Source string
 	Origin Origin
 	Obj    any
-	// Refs are the "Kind/namespace/name" of the objects Obj references.
-	Refs []string
+	// Rev is the store generation that wrote this content.
+	Rev uint64
 }
 
 func objectTable(kind string) *memdb.TableSchema {
@@ -40,7 +40,6 @@ func objectTable(kind string) *memdb.TableSchema {
 		Indexes: map[string]*memdb.IndexSchema{
 			"id":     {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			"source": {Name: "source", Indexer: &memdb.StringFieldIndex{Field: "Source"}},
-			"refs":   {Name: "refs", AllowMissing: true, Indexer: &memdb.StringSliceFieldIndex{Field: "Refs"}},
 		},
 	}
 }
@@ -53,8 +52,7 @@ func schema() *memdb.DBSchema {
 	s.Tables[tableCanaryState] = &memdb.TableSchema{
 		Name: tableCanaryState,
 		Indexes: map[string]*memdb.IndexSchema{
-			"id":    {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-			"group": {Name: "group", Indexer: &memdb.StringFieldIndex{Field: "GroupID"}},
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		},
 	}
 	s.Tables[tableEndpoints] = &memdb.TableSchema{

@@ -58,7 +58,7 @@ func (s *Store) Read() *ReadTxn {
 func (s *Store) Update(fn func(tx *WriteTxn) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &WriteTxn{ReadTxn: ReadTxn{txn: s.db.Txn(true)}}
+	tx := &WriteTxn{ReadTxn: ReadTxn{txn: s.db.Txn(true)}, rev: s.generation + 1}
 	if err := fn(tx); err != nil {
 		tx.txn.Abort()
 		return err
@@ -127,6 +127,7 @@ func (s *Store) ReplaceSource(source string, entries []Entry) (bool, error) {
 type WriteTxn struct {
 	ReadTxn
 	dirty bool
+	rev   uint64 // the generation this transaction commits as
 }
 
 // Put inserts or replaces an object. Writing an object equal to the stored
@@ -140,7 +141,7 @@ func (tx *WriteTxn) Put(source string, e Entry) error {
 	if e.Obj.GetNamespace() == "" {
 		e.Obj.SetNamespace(key.Namespace)
 	}
-	r := &record{Kind: kind, Key: key, ID: key.String(), Source: source, Origin: e.Origin, Obj: e.Obj}
+	r := &record{Kind: kind, Key: key, ID: key.String(), Source: source, Origin: e.Origin, Obj: e.Obj, Rev: tx.rev}
 	if old := tx.get(kind, key); old != nil && old.Source == source && old.Origin == e.Origin && equalObjects(old.Obj, e.Obj) {
 		return nil
 	}

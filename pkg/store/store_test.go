@@ -366,3 +366,34 @@ func TestCanaryStatusChangeIsAChange(t *testing.T) {
 		t.Fatalf("stored canary weight = %d, want 20", got.Status.Weight)
 	}
 }
+
+// A revision moves with content: an equal write keeps it, a change bumps it.
+func TestObjectRevisions(t *testing.T) {
+	s := New()
+	rev := func() uint64 {
+		objs := Objects[*v1alpha1.Upstream](s.Read(), v1alpha1.KindUpstream)
+		if len(objs) != 1 {
+			t.Fatalf("%d upstreams", len(objs))
+		}
+		return objs[0].Rev
+	}
+	if _, err := s.ReplaceSource("src", entries(upstream("", "u", 1))); err != nil {
+		t.Fatal(err)
+	}
+	r1 := rev()
+	if r1 == 0 {
+		t.Fatal("revision 0 for a stored object")
+	}
+	if _, err := s.ReplaceSource("src", entries(upstream("", "u", 1))); err != nil {
+		t.Fatal(err)
+	}
+	if r := rev(); r != r1 {
+		t.Errorf("equal content: revision %d -> %d", r1, r)
+	}
+	if _, err := s.ReplaceSource("src", entries(upstream("", "u", 2))); err != nil {
+		t.Fatal(err)
+	}
+	if r := rev(); r <= r1 {
+		t.Errorf("changed content: revision %d -> %d", r1, r)
+	}
+}
