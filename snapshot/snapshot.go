@@ -106,7 +106,7 @@ func build(fleet string, res *translator.Resources, prev *Snapshot, extra [NumKi
 		same[k] = prev != nil && len(extra[k]) == 0 && len(prev.draining) == 0
 	}
 	add := func(k Kind, name string, m proto.Message, api bool) error {
-		r, err := reuse(prev, k, name, m, api, res.Needs[ident.Resource{Type: k, Name: name}])
+		r, err := reuse(prev, k, name, m, api, res.Needs)
 		if err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func build(fleet string, res *translator.Resources, prev *Snapshot, extra [NumKi
 	return s, nil
 }
 
-func reuse(prev *Snapshot, k Kind, name string, m proto.Message, api bool, needs translator.Needs) (*Resource, error) {
+func reuse(prev *Snapshot, k Kind, name string, m proto.Message, api bool, needs map[ident.Resource]translator.Needs) (*Resource, error) {
 	var old *Resource
 	if prev != nil {
 		old = prev.Get(k, name)
@@ -166,7 +166,9 @@ func reuse(prev *Snapshot, k Kind, name string, m proto.Message, api bool, needs
 	if err != nil {
 		return nil, err
 	}
-	r.Needs = needs
+	if k == KindListener || k == KindRoute {
+		r.Needs = needs[ident.Resource{Type: k, Name: name}]
+	}
 	if old != nil && old.API == api && (old.Version == r.Version || (mayHoldMaps[k] && proto.Equal(old.Message, m))) {
 		return old, nil
 	}

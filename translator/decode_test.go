@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // This is a small test-only decoder, so that translator tests do not depend
@@ -82,19 +83,19 @@ func decodeInput(data []byte) (*Input, Options, error) {
 			continue
 		case v1alpha1.KindUpstream:
 			o := &v1alpha1.Upstream{}
-			in.Upstreams, obj = append(in.Upstreams, o), o
+			in.Upstreams, obj = append(in.Upstreams, Object[*v1alpha1.Upstream]{Obj: o}), o
 		case v1alpha1.KindUpstreamGroup:
 			o := &v1alpha1.UpstreamGroup{}
-			in.UpstreamGroups, obj = append(in.UpstreamGroups, o), o
+			in.UpstreamGroups, obj = append(in.UpstreamGroups, Object[*v1alpha1.UpstreamGroup]{Obj: o}), o
 		case v1alpha1.KindVirtualService:
 			o := &v1alpha1.VirtualService{}
-			in.VirtualServices, obj = append(in.VirtualServices, o), o
+			in.VirtualServices, obj = append(in.VirtualServices, Object[*v1alpha1.VirtualService]{Obj: o}), o
 		case v1alpha1.KindGateway:
 			o := &v1alpha1.Gateway{}
-			in.Gateways, obj = append(in.Gateways, o), o
+			in.Gateways, obj = append(in.Gateways, Object[*v1alpha1.Gateway]{Obj: o}), o
 		case v1alpha1.KindCanary:
 			o := &v1alpha1.Canary{}
-			in.Canaries, obj = append(in.Canaries, o), o
+			in.Canaries, obj = append(in.Canaries, Object[*v1alpha1.Canary]{Obj: o}), o
 		default:
 			return nil, opts, fmt.Errorf("document %d: unknown kind %q", i, head.Kind)
 		}
@@ -117,17 +118,28 @@ func strict(js []byte, v any) error {
 func applyTestDoc(in *Input, opts *Options, d *testDoc) {
 	for k, eps := range d.Endpoints {
 		if in.Endpoints == nil {
-			in.Endpoints = map[string][]Endpoint{}
+			in.Endpoints = map[ident.Key][]Endpoint{}
 		}
+		key := ident.MustParseKey(k)
 		for _, e := range eps {
-			in.Endpoints[k] = append(in.Endpoints[k], Endpoint(e))
+			in.Endpoints[key] = append(in.Endpoints[key], Endpoint(e))
 		}
 	}
 	for k, o := range d.Overrides {
 		if in.Overrides == nil {
-			in.Overrides = map[string]GroupOverride{}
+			in.Overrides = map[ident.Key]GroupOverride{}
 		}
-		in.Overrides[k] = GroupOverride(o)
+		ov := GroupOverride{Mirror: o.Mirror}
+		if o.Canary != "" {
+			ov.Canary = ident.MustParseKey(o.Canary)
+		}
+		for u, w := range o.Weights {
+			if ov.Weights == nil {
+				ov.Weights = map[ident.Key]uint32{}
+			}
+			ov.Weights[ident.MustParseKey(u)] = w
+		}
+		in.Overrides[ident.MustParseKey(k)] = ov
 	}
 	if d.LoadReporting {
 		opts.LoadReporting = true

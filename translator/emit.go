@@ -9,36 +9,90 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"github.com/serin-dev/serin/pkg/ident"
+	"google.golang.org/protobuf/proto"
 )
 
 // Emit turns an IR into Envoy resources per fleet. It is a pure function of
 // the IR. Messages may be shared between resources and fleets (a cluster
 // served to two fleets is one message): treat the result as immutable.
-func Emit(ir *IR) map[string]*Resources { return emit(ir, nil) }
-
-// emit is Emit taking unchanged messages from m when it is not nil (see
-// memo in incremental_emit.go).
-func emit(ir *IR, m *memo) map[string]*Resources {
+func Emit(ir *IR) map[string]*Resources {
 	out := make(map[string]*Resources, len(ir.Fleets))
-	n := 0
+	shared := map[*Cluster]*builtCluster{}
 	for _, f := range ir.Fleets {
-		n += len(f.Clusters)
-	}
-	built := make(map[*Cluster]*builtCluster, n)
-	for _, f := range ir.Fleets {
-		out[f.Name] = emitFleet(f, built, m)
+		out[f.Name] = emitFleet(f, newFleetCache(len(f.Clusters), len(f.VirtualHosts), len(f.Listeners)), shared)
 	}
 	return out
 }
 
-// builtCluster is a cluster's messages, built once for all fleets.
+// emit is Emit with the layout's caches: what was emitted from an IR value
+// before is taken as it was.
+func (lay *layout) emit(ir *IR) map[string]*Resources {
+	out := make(map[string]*Resources, len(ir.Fleets))
+	for i, f := range ir.Fleets {
+		out[f.Name] = emitFleet(f, lay.fleets[i].cache, nil)
+	}
+	return out
+}
+
+// fleetCache is what was emitted for one fleet, index by index with the
+// fleet's clusters, virtual hosts and listeners, each with the IR value it
+// was built from. The IR values of a Translator change identity exactly
+// when their content changes (layout.ir), so a cached message is reused
+// while its IR value is the same. A cache lives as long as one layout of
+// the fleet; the origins, needs and name order it keeps depend on nothing
+// else.
+type fleetCache struct {
+	fleet     *Fleet
+	out       *Resources
+	clusters  []*builtCluster
+	hosts     []*builtHost
+	listeners []*builtListener
+	origins   map[ident.Resource][]ident.Ref
+	needs     map[ident.Resource]Needs
+	// apiOrder and routeOrder sort the API listeners and route
+	// configurations by name, as emitFleet first lists them.
+	apiOrder, routeOrder []int
+}
+
+func newFleetCache(clusters, hosts, listeners int) *fleetCache {
+	return &fleetCache{
+		clusters:  make([]*builtCluster, clusters),
+		hosts:     make([]*builtHost, hosts),
+		listeners: make([]*builtListener, listeners),
+	}
+}
+
+// builtCluster is a cluster's messages.
 type builtCluster struct {
+	ir        *Cluster
 	cluster   *clusterv3.Cluster
 	endpoints *endpointv3.ClusterLoadAssignment
 	origin    [1]ident.Ref
 }
 
-func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
+// builtHost is a virtual host's message, with the API listeners and route
+// configurations of its plain domains.
+type builtHost struct {
+	ir           *VirtualHost
+	pb           *routev3.VirtualHost
+	apiListeners []*listenerv3.Listener
+	apiRoutes    []*routev3.RouteConfiguration
+}
+
+// builtListener is a Gateway's listener and its route configuration, with
+// the virtual hosts it was built from.
+type builtListener struct {
+	name, address string
+	port          uint32
+	pb            *listenerv3.Listener
+	vhs           []*routev3.VirtualHost
+	rc            *routev3.RouteConfiguration
+}
+
+func emitFleet(f *Fleet, c *fleetCache, shared map[*Cluster]*builtCluster) *Resources {
+	if c.fleet == f && c.out != nil {
+		return c.out
+	}
 	nAPI := 0
 	for _, vh := range f.VirtualHosts {
 		nAPI += len(vh.APIListeners)
@@ -50,62 +104,173 @@ func emitFleet(f *Fleet, built map[*Cluster]*builtCluster, m *memo) *Resources {
 		APIListeners: make([]*listenerv3.Listener, 0, nAPI),
 		Routes:       make([]*routev3.RouteConfiguration, 0, len(f.Listeners)+nAPI),
 	}
-	r.Origins = make(map[ident.Resource][]ident.Ref, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI)
-	r.Needs = make(map[ident.Resource]Needs, 2*len(f.Listeners)+2*nAPI)
-	add := func(t ident.Type, name string, refs []ident.Ref) {
-		r.Origins[ident.Resource{Type: t, Name: name}] = refs
-	}
-	need := func(t ident.Type, name string, n Needs) {
-		r.Needs[ident.Resource{Type: t, Name: name}] = n
-	}
-
-	for _, c := range f.Clusters {
-		b, ok := built[c]
-		if !ok {
-			b = m.cluster(c)
-			built[c] = b
-		}
+	for i, cl := range f.Clusters {
+		b := c.cluster(i, cl, shared)
 		r.Clusters = append(r.Clusters, b.cluster)
 		r.Endpoints = append(r.Endpoints, b.endpoints)
-		add(ident.Cluster, c.Name, b.origin[:])
-		add(ident.Endpoint, c.Name, b.origin[:])
 	}
-
 	// Each virtual host is built once per fleet and shared by the Gateway
 	// route configurations and its API listeners' ones.
 	vhs := make([]*routev3.VirtualHost, len(f.VirtualHosts))
 	for i, vh := range f.VirtualHosts {
-		pb := m.virtualHost(f.Name, vh)
-		vhs[i] = pb
+		h := c.host(i, vh)
+		vhs[i] = h.pb
+		r.APIListeners = append(r.APIListeners, h.apiListeners...)
+		r.Routes = append(r.Routes, h.apiRoutes...)
+	}
+	for i, l := range f.Listeners {
+		b := c.listener(i, l, f, vhs)
+		r.Listeners = append(r.Listeners, b.pb)
+		r.Routes = append(r.Routes, b.rc)
+	}
+	if c.apiOrder == nil || len(c.apiOrder) != len(r.APIListeners) || len(c.routeOrder) != len(r.Routes) {
+		c.apiOrder = nameOrder(r.APIListeners, (*listenerv3.Listener).GetName)
+		c.routeOrder = nameOrder(r.Routes, (*routev3.RouteConfiguration).GetName)
+	}
+	r.APIListeners = permute(r.APIListeners, c.apiOrder)
+	r.Routes = permute(r.Routes, c.routeOrder)
+	if c.origins == nil {
+		c.origins, c.needs = fleetRefs(f)
+	}
+	r.Origins, r.Needs = c.origins, c.needs
+	c.fleet, c.out = f, r
+	return r
+}
+
+// cluster returns the messages of cluster i, building them when its IR
+// changed. A rebuilt message equal to the old one is kept, so that an
+// endpoints change leaves the Cluster message (and CDS) as it was.
+func (c *fleetCache) cluster(i int, cl *Cluster, shared map[*Cluster]*builtCluster) *builtCluster {
+	b := c.clusters[i]
+	if b != nil && b.ir == cl {
+		return b
+	}
+	nb := shared[cl]
+	if nb == nil {
+		nb = &builtCluster{ir: cl, cluster: buildCluster(cl), endpoints: buildEndpoints(cl), origin: [1]ident.Ref{cl.Upstream}}
+		if b != nil && b.cluster.GetName() == cl.Name {
+			if proto.Equal(b.cluster, nb.cluster) {
+				nb.cluster = b.cluster
+			}
+			if proto.Equal(b.endpoints, nb.endpoints) {
+				nb.endpoints = b.endpoints
+			}
+		}
+		if shared != nil {
+			shared[cl] = nb
+		}
+	}
+	c.clusters[i] = nb
+	return nb
+}
+
+// host returns the messages of virtual host i, building them when its IR
+// changed.
+func (c *fleetCache) host(i int, vh *VirtualHost) *builtHost {
+	h := c.hosts[i]
+	if h != nil && h.ir == vh {
+		return h
+	}
+	nh := &builtHost{ir: vh, pb: buildVirtualHost(vh)}
+	for j, d := range vh.APIListeners {
+		var l *listenerv3.Listener
+		if h != nil && j < len(h.apiListeners) && h.apiListeners[j].GetName() == d {
+			l = h.apiListeners[j] // a function of the domain alone
+		} else {
+			l = buildAPIListener(d)
+		}
+		nh.apiListeners = append(nh.apiListeners, l)
+		nh.apiRoutes = append(nh.apiRoutes, buildSingleRouteConfig(d, nh.pb))
+	}
+	c.hosts[i] = nh
+	return nh
+}
+
+// listener returns the messages of listener i: the listener is built when
+// its name or address moved, its route configuration when its virtual
+// hosts did.
+func (c *fleetCache) listener(i int, l *Listener, f *Fleet, vhs []*routev3.VirtualHost) *builtListener {
+	// Both lists are sorted by name: walk them together.
+	own := make([]*routev3.VirtualHost, len(l.VirtualHosts))
+	j := 0
+	for k, vh := range l.VirtualHosts {
+		for f.VirtualHosts[j] != vh {
+			j++
+		}
+		own[k] = vhs[j]
+	}
+	b := c.listeners[i]
+	nb := &builtListener{name: l.Name, address: l.Address, port: l.Port, vhs: own}
+	if b != nil && b.name == l.Name && b.address == l.Address && b.port == l.Port {
+		nb.pb = b.pb
+	} else {
+		nb.pb = buildListener(l)
+	}
+	if b != nil && b.name == l.Name && slices.Equal(b.vhs, own) {
+		nb.rc = b.rc
+	} else {
+		nb.rc = buildRouteConfig(l.Name, own)
+	}
+	c.listeners[i] = nb
+	return nb
+}
+
+// nameOrder returns the permutation that sorts list by name.
+func nameOrder[M any](list []M, name func(M) string) []int {
+	order := make([]int, len(list))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return name(list[order[a]]) < name(list[order[b]]) })
+	return order
+}
+
+func permute[M any](list []M, order []int) []M {
+	out := make([]M, len(list))
+	for i, j := range order {
+		out[i] = list[j]
+	}
+	return out
+}
+
+// fleetRefs are a fleet's origins and needs.
+func fleetRefs(f *Fleet) (map[ident.Resource][]ident.Ref, map[ident.Resource]Needs) {
+	nAPI := 0
+	for _, vh := range f.VirtualHosts {
+		nAPI += len(vh.APIListeners)
+	}
+	origins := make(map[ident.Resource][]ident.Ref, 2*len(f.Clusters)+2*len(f.Listeners)+2*nAPI)
+	needs := make(map[ident.Resource]Needs, 2*len(f.Listeners)+2*nAPI)
+	add := func(t ident.Type, name string, refs []ident.Ref) {
+		origins[ident.Resource{Type: t, Name: name}] = refs
+	}
+	need := func(t ident.Type, name string, n Needs) {
+		needs[ident.Resource{Type: t, Name: name}] = n
+	}
+	for _, c := range f.Clusters {
+		refs := []ident.Ref{c.Upstream}
+		add(ident.Cluster, c.Name, refs)
+		add(ident.Endpoint, c.Name, refs)
+	}
+	for _, vh := range f.VirtualHosts {
+		var n Needs
+		if len(vh.APIListeners) > 0 {
+			n = clusterNeeds(vh)
+		}
 		for _, d := range vh.APIListeners {
-			r.APIListeners = append(r.APIListeners, m.apiListener(d))
-			r.Routes = append(r.Routes, m.singleRouteConfig(f.Name, d, pb))
 			add(ident.Listener, d, vh.Origins[:1:1])
 			add(ident.Route, d, vh.Origins)
 			need(ident.Listener, d, Needs{Routes: []string{d}})
-			need(ident.Route, d, clusterNeeds(vh))
+			need(ident.Route, d, n)
 		}
 	}
 	for _, l := range f.Listeners {
-		r.Listeners = append(r.Listeners, m.listener(f.Name, l))
-		// Both lists are sorted by name: walk them together.
-		vs := make([]*routev3.VirtualHost, len(l.VirtualHosts))
-		j := 0
-		for i, vh := range l.VirtualHosts {
-			for f.VirtualHosts[j] != vh {
-				j++
-			}
-			vs[i] = vhs[j]
-		}
-		r.Routes = append(r.Routes, m.routeConfig(f.Name, l.Name, vs))
 		add(ident.Listener, l.Name, []ident.Ref{l.Gateway})
 		add(ident.Route, l.Name, listenerOrigins(l))
 		need(ident.Listener, l.Name, Needs{Routes: []string{l.Name}})
 		need(ident.Route, l.Name, clusterNeeds(l.VirtualHosts...))
 	}
-	sort.Slice(r.APIListeners, func(i, j int) bool { return r.APIListeners[i].Name < r.APIListeners[j].Name })
-	sort.Slice(r.Routes, func(i, j int) bool { return r.Routes[i].Name < r.Routes[j].Name })
-	return r
+	return origins, needs
 }
 
 // clusterNeeds lists the clusters the hosts' routes send or mirror to;

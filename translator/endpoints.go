@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // defaultRegion is the region of every locality: serin does not know
@@ -51,12 +52,11 @@ func staticLocalities(p *problems, hosts []v1alpha1.Host) []Locality {
 }
 
 // kubeLocalities takes a kube upstream's endpoints from Input.Endpoints.
-func (c *compiler) kubeLocalities(p *problems, k key, ku *v1alpha1.KubeUpstream) []Locality {
-	eps := c.in.Endpoints[k.String()]
+func kubeLocalities(p *problems, k ident.Key, ku *v1alpha1.KubeUpstream, eps []Endpoint) []Locality {
 	if len(eps) == 0 {
 		svcNS := ku.ServiceNamespace
 		if svcNS == "" {
-			svcNS = k.ns
+			svcNS = k.Namespace
 		}
 		p.warn("spec.kube.serviceName", "no endpoints for Service "+svcNS+"/"+ku.ServiceName+
 			" port "+strconv.FormatUint(uint64(ku.ServicePort), 10)+"; the cluster has none")

@@ -1,6 +1,8 @@
 package translator
 
 import (
+	"reflect"
+	"slices"
 	"strconv"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
@@ -13,102 +15,131 @@ const (
 	defaultGatewayNamespace = v1alpha1.DefaultNamespace
 )
 
+// vsCell is a VirtualService's cell.
+type vsCell = cell[*v1alpha1.VirtualService, vsResult]
+
 // gatewayEntry is one Gateway with defaults applied and its selection
-// resolved.
+// resolved. Gateways are few: they are compiled on every run, and compared
+// with the last run's to tell whether the layout moved.
 type gatewayEntry struct {
-	key     key
-	ref     ident.Ref
-	rep     int32
+	key     ident.Key
 	ok      bool
 	fleet   string
 	address string
 	port    uint32
 	// vss are the accepted VirtualServices it serves, in namespace/name order.
-	vss []*vsEntry
+	vss []*vsCell
+	// report is the Gateway's; empty for the default gateway.
+	report Report
 }
 
 // compileGateways resolves every Gateway, or makes the default one when
-// none is configured.
-func (c *compiler) compileGateways() {
-	if len(c.in.Gateways) == 0 {
-		k := key{defaultGatewayNamespace, defaultGatewayName}
-		c.gateways = []*gatewayEntry{{
-			key: k, ref: objRef(v1alpha1.KindGateway, k), ok: true,
+// none is configured. It reports whether they differ from the last run's.
+func (t *Translator) compileGateways() bool {
+	var gws []*gatewayEntry
+	if len(t.in.Gateways) == 0 {
+		gws = []*gatewayEntry{{
+			key: ident.NewKey(defaultGatewayNamespace, defaultGatewayName), ok: true,
 			fleet: v1alpha1.DefaultFleet, address: v1alpha1.DefaultBindAddress, port: v1alpha1.DefaultGatewayPort,
-			vss: c.acceptedVSs(),
+			vss: t.acceptedVSs(),
 		}}
-		return
-	}
-	list, keys, reps := objects(c, v1alpha1.KindGateway, c.in.Gateways)
-	c.gateways = make([]*gatewayEntry, 0, len(list))
-	var bound []*gatewayEntry // accepted so far
-	for i, gw := range list {
-		k := keys[i]
-		e := &gatewayEntry{key: k, ref: objRef(v1alpha1.KindGateway, k), rep: reps[i]}
-		c.gateways = append(c.gateways, e)
-		if c.rep.rejectAll(e.rep, gw.Validate()) {
-			continue
-		}
-		s := &gw.Spec
-		e.fleet, e.address, e.port = s.Fleet, s.BindAddress, s.BindPort
-		if e.fleet == "" {
-			e.fleet = v1alpha1.DefaultFleet
-		}
-		if e.address == "" {
-			e.address = v1alpha1.DefaultBindAddress
-		}
-		if e.port == 0 {
-			e.port = v1alpha1.DefaultGatewayPort
-		}
-		if a, ok := ipAddress(e.address); ok {
-			e.address = a
-		} else {
-			c.rep.reject(e.rep, "spec.bindAddress", "must be an IP address")
-			continue
-		}
-		// Two listeners on one address and port: the proxy can bind only one,
-		// and refuses the whole LDS update.
-		if first := bindConflict(bound, e); first != nil {
-			c.rep.reject(e.rep, "spec.bindPort", "["+e.address+"]:"+strconv.FormatUint(uint64(e.port), 10)+
-				" overlaps ["+first.address+"]:"+strconv.FormatUint(uint64(first.port), 10)+
-				" of Gateway "+first.key.String()+" in fleet "+e.fleet)
-			continue
-		}
-		bound = append(bound, e)
-		e.ok = true
-		if len(s.VirtualServices) == 0 {
-			e.vss = c.acceptedVSs()
-			continue
-		}
-		seen := make(map[key]struct{}, len(s.VirtualServices))
-		for j, r := range s.VirtualServices {
-			vk := refKey(r, k.ns)
-			v, found := c.vsByKey[vk]
-			fp := "spec.virtualServices[" + strconv.Itoa(j) + "]"
-			switch {
-			case !found:
-				c.rep.warn(e.rep, fp, "VirtualService "+vk.String()+" not found")
-			case !v.ok:
-				c.rep.warn(e.rep, fp, "VirtualService "+vk.String()+" is rejected")
-			default:
-				if _, dup := seen[vk]; !dup {
-					seen[vk] = struct{}{}
-					e.vss = append(e.vss, v)
-				}
+	} else {
+		objs := listedObjects(t.in.Gateways)
+		gws = make([]*gatewayEntry, 0, len(objs))
+		var bound []*gatewayEntry // accepted so far
+		for _, o := range objs {
+			e := &gatewayEntry{key: ident.KeyOf(o.obj)}
+			var p problems
+			if o.dup {
+				p.warn("metadata.name", "defined more than once; the first definition is used")
 			}
+			t.compileGateway(e, o.obj, &p, bound)
+			if e.ok {
+				bound = append(bound, e)
+			}
+			e.report = buildReport(e.key.Ref(v1alpha1.KindGateway), p.list)
+			gws = append(gws, e)
 		}
-		sortVSs(e.vss)
 	}
+	moved := !slices.EqualFunc(gws, t.gateways, sameGateway)
+	if moved || !slices.EqualFunc(gws, t.gateways, func(a, b *gatewayEntry) bool { return reflect.DeepEqual(a.report, b.report) }) {
+		t.repsOld = true
+	}
+	t.gateways = gws
+	return moved
 }
 
-func (c *compiler) acceptedVSs() []*vsEntry {
-	out := make([]*vsEntry, 0, len(c.vss))
-	for _, v := range c.vss {
-		if v.ok {
+func sameGateway(a, b *gatewayEntry) bool {
+	return a.key == b.key && a.ok == b.ok && a.fleet == b.fleet && a.address == b.address && a.port == b.port && slices.Equal(a.vss, b.vss)
+}
+
+// compileGateway resolves one Gateway; bound are the accepted ones before it.
+func (t *Translator) compileGateway(e *gatewayEntry, gw *v1alpha1.Gateway, p *problems, bound []*gatewayEntry) {
+	if p.rejectAll(gw.Validate()) {
+		return
+	}
+	s := &gw.Spec
+	e.fleet, e.address, e.port = s.Fleet, s.BindAddress, s.BindPort
+	if e.fleet == "" {
+		e.fleet = v1alpha1.DefaultFleet
+	}
+	if e.address == "" {
+		e.address = v1alpha1.DefaultBindAddress
+	}
+	if e.port == 0 {
+		e.port = v1alpha1.DefaultGatewayPort
+	}
+	if a, ok := ipAddress(e.address); ok {
+		e.address = a
+	} else {
+		p.reject("spec.bindAddress", "must be an IP address")
+		return
+	}
+	// Two listeners on one address and port: the proxy can bind only one,
+	// and refuses the whole LDS update.
+	if first := bindConflict(bound, e); first != nil {
+		p.reject("spec.bindPort", "["+e.address+"]:"+strconv.FormatUint(uint64(e.port), 10)+
+			" overlaps ["+first.address+"]:"+strconv.FormatUint(uint64(first.port), 10)+
+			" of Gateway "+first.key.String()+" in fleet "+e.fleet)
+		return
+	}
+	e.ok = true
+	if len(s.VirtualServices) == 0 {
+		e.vss = t.acceptedVSs()
+		return
+	}
+	seen := make(map[ident.Key]struct{}, len(s.VirtualServices))
+	for j, r := range s.VirtualServices {
+		vk := ident.RefKey(r, e.key.Namespace)
+		v := t.vss.cells[vk]
+		fp := "spec.virtualServices[" + strconv.Itoa(j) + "]"
+		switch {
+		case v == nil:
+			p.warn(fp, "VirtualService "+vk.String()+" not found")
+		case !v.res.ok:
+			p.warn(fp, "VirtualService "+vk.String()+" is rejected")
+		default:
+			if _, dup := seen[vk]; !dup {
+				seen[vk] = struct{}{}
+				e.vss = append(e.vss, v)
+			}
+		}
+	}
+	sortVSs(e.vss)
+}
+
+func (t *Translator) acceptedVSs() []*vsCell {
+	out := make([]*vsCell, 0, len(t.vss.order))
+	for _, v := range t.vss.order {
+		if v.res.ok {
 			out = append(out, v)
 		}
 	}
 	return out
+}
+
+func sortVSs(vs []*vsCell) {
+	slices.SortFunc(vs, func(a, b *vsCell) int { return a.key.Compare(b.key) })
 }
 
 // bindConflict returns the gateway of the same fleet whose socket e's

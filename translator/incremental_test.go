@@ -16,6 +16,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/gen"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/translator"
 )
 
@@ -28,9 +29,13 @@ type world struct {
 	vss       map[string]*v1alpha1.VirtualService
 	gateways  map[string]*v1alpha1.Gateway
 	canaries  map[string]*v1alpha1.Canary
-	overrides map[string]translator.GroupOverride
-	endpoints map[string][]translator.Endpoint
+	overrides map[ident.Key]translator.GroupOverride
+	endpoints map[ident.Key][]translator.Endpoint
 	next      int
+	// revs hands out revisions as the store does: a new revision for every
+	// new version of an object (edits here always make a copy).
+	revs    map[any]uint64
+	lastRev uint64
 }
 
 func newWorld(seed uint64, services int) *world {
@@ -41,9 +46,10 @@ func newWorld(seed uint64, services int) *world {
 		vss:       map[string]*v1alpha1.VirtualService{},
 		gateways:  map[string]*v1alpha1.Gateway{},
 		canaries:  map[string]*v1alpha1.Canary{},
-		overrides: map[string]translator.GroupOverride{},
-		endpoints: map[string][]translator.Endpoint{},
+		overrides: map[ident.Key]translator.GroupOverride{},
+		endpoints: map[ident.Key][]translator.Endpoint{},
 		next:      services,
+		revs:      map[any]uint64{},
 	}
 	for _, s := range gen.Services(gen.Config{VirtualServices: services}) {
 		w.addService(s)
@@ -53,7 +59,7 @@ func newWorld(seed uint64, services int) *world {
 		ObjectMeta: metav1.ObjectMeta{Name: "kube-a", Namespace: "default"},
 		Spec:       v1alpha1.UpstreamSpec{Kube: &v1alpha1.KubeUpstream{ServiceName: "a", ServicePort: 8080}},
 	}
-	w.endpoints["default/kube-a"] = []translator.Endpoint{{Address: "10.9.0.1", Zone: "z1"}}
+	w.endpoints[kubeA] = []translator.Endpoint{{Address: "10.9.0.1", Zone: "z1"}}
 	if g := w.groups["default/"+gen.Name(0)]; g != nil {
 		g = g.DeepCopy()
 		g.Spec.Destinations = append(g.Spec.Destinations, v1alpha1.WeightedDestination{
@@ -92,10 +98,19 @@ func (w *world) addService(s gen.Service) {
 	w.vss["default/"+s.VirtualService.Name] = s.VirtualService
 }
 
-func sortedValues[P any](m map[string]P) []P {
-	out := make([]P, 0, len(m))
+var kubeA = ident.NewKey("default", "kube-a")
+
+func sortedValues[P comparable](w *world, m map[string]P) []translator.Object[P] {
+	out := make([]translator.Object[P], 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, m[k])
+		o := m[k]
+		rev, ok := w.revs[o]
+		if !ok {
+			w.lastRev++
+			rev = w.lastRev
+			w.revs[o] = rev
+		}
+		out = append(out, translator.Object[P]{Obj: o, Rev: rev})
 	}
 	return out
 }
@@ -103,17 +118,17 @@ func sortedValues[P any](m map[string]P) []P {
 // input is what InputFrom would build: new maps each time.
 func (w *world) input() *translator.Input {
 	in := &translator.Input{
-		Upstreams:       sortedValues(w.upstreams),
-		UpstreamGroups:  sortedValues(w.groups),
-		VirtualServices: sortedValues(w.vss),
-		Gateways:        sortedValues(w.gateways),
-		Canaries:        sortedValues(w.canaries),
+		Upstreams:       sortedValues(w, w.upstreams),
+		UpstreamGroups:  sortedValues(w, w.groups),
+		VirtualServices: sortedValues(w, w.vss),
+		Gateways:        sortedValues(w, w.gateways),
+		Canaries:        sortedValues(w, w.canaries),
 	}
 	if len(w.overrides) > 0 {
 		in.Overrides = maps.Clone(w.overrides)
 	}
 	if len(w.endpoints) > 0 {
-		in.Endpoints = map[string][]translator.Endpoint{}
+		in.Endpoints = map[ident.Key][]translator.Endpoint{}
 		for k, v := range w.endpoints {
 			in.Endpoints[k] = slices.Clone(v)
 		}
@@ -164,26 +179,26 @@ func (w *world) edit() string {
 	case 6: // endpoints
 		eps := []translator.Endpoint{{Address: fmt.Sprintf("10.9.0.%d", r.IntN(5)+1), Zone: "z" + fmt.Sprint(r.IntN(2))}}
 		if r.IntN(4) == 0 {
-			delete(w.endpoints, "default/kube-a")
+			delete(w.endpoints, kubeA)
 		} else {
-			w.endpoints["default/kube-a"] = eps
+			w.endpoints[kubeA] = eps
 		}
 		return "endpoints"
 	case 7: // canary override
-		id := "default/" + gen.Name(r.IntN(3))
+		name := gen.Name(r.IntN(3))
+		id := ident.NewKey("default", name)
 		switch r.IntN(3) {
 		case 0:
 			delete(w.overrides, id)
 		default:
-			name := strings.TrimPrefix(id, "default/")
-			ov := translator.GroupOverride{Canary: "default/c0", Weights: map[string]uint32{
-				"default/" + name + "-v1": uint32(r.IntN(3) * 50), "default/" + name + "-v2": uint32(r.IntN(3) * 50)}}
+			ov := translator.GroupOverride{Canary: ident.NewKey("default", "c0"), Weights: map[ident.Key]uint32{
+				ident.NewKey("default", name+"-v1"): uint32(r.IntN(3) * 50), ident.NewKey("default", name+"-v2"): uint32(r.IntN(3) * 50)}}
 			if r.IntN(2) == 0 {
 				ov.Mirror = &v1alpha1.Mirror{Upstream: v1alpha1.ResourceRef{Name: name + "-v2"}, Percentage: float64(r.IntN(50))}
 			}
 			w.overrides[id] = ov
 		}
-		return "override " + id
+		return "override " + id.String()
 	case 8: // a VirtualService turns rejected or back
 		k, v := pick(r, w.vss)
 		v = v.DeepCopy()
@@ -288,7 +303,7 @@ func sameOutput(t *testing.T, step string, got, want *translator.Output) {
 // TestTranslatorMatchesTranslate: after every random edit, the stateful
 // Translator's output is byte for byte the pure Translate's.
 func TestTranslatorMatchesTranslate(t *testing.T) {
-	patched, steps := 0, 0
+	reused, compiled, steps := 0, 0, 0
 	for seed := uint64(0); seed < 16; seed++ {
 		w := newWorld(seed, 3+int(seed%5))
 		opts := translator.Options{LoadReporting: seed%3 == 0}
@@ -298,27 +313,29 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 			what := w.edit()
 			in := w.input()
 			got := tr.Translate(in, opts)
-			step := fmt.Sprintf("seed %d step %d (%s, patched %v)", seed, i, what, tr.Patched)
+			st := tr.Stats()
+			step := fmt.Sprintf("seed %d step %d (%s, %+v)", seed, i, what, st)
 			sameOutput(t, step, got, translator.Translate(w.input(), opts))
 			steps++
-			if tr.Patched {
-				patched++
+			compiled += st.Compiled
+			if !st.Layout {
+				reused++
 			}
 		}
 	}
-	t.Logf("%d of %d edits took the incremental path", patched, steps)
-	if patched < steps/4 {
-		t.Errorf("only %d of %d edits were patched", patched, steps)
+	t.Logf("%d of %d edits kept the layout; %d objects compiled in all", reused, steps, compiled)
+	if reused < steps/4 {
+		t.Errorf("only %d of %d edits kept the layout", reused, steps)
 	}
 }
 
 // withGroupWeight returns in with group i's second destination weighted w,
-// as the store would after one weight change: one new group pointer.
+// as the store would after one weight change: one new group revision.
 func withGroupWeight(in *translator.Input, i int, w int64) *translator.Input {
 	groups := slices.Clone(in.UpstreamGroups)
-	g := groups[i].DeepCopy()
+	g := groups[i].Obj.DeepCopy()
 	g.Spec.Destinations[1].Weight = w
-	groups[i] = g
+	groups[i] = translator.Object[*v1alpha1.UpstreamGroup]{Obj: g, Rev: nextRev(in)}
 	out := *in
 	out.UpstreamGroups = groups
 	return &out
@@ -345,12 +362,13 @@ func TestTranslatorReusesMessages(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "zz-kube", Namespace: "default"},
 		Spec:       v1alpha1.UpstreamSpec{Kube: &v1alpha1.KubeUpstream{ServiceName: "k", ServicePort: 80}},
 	}
-	in.Upstreams = append(in.Upstreams, kube)
-	g := in.UpstreamGroups[7].DeepCopy()
+	in.Upstreams = append(in.Upstreams, translator.Object[*v1alpha1.Upstream]{Obj: kube, Rev: 1})
+	g := in.UpstreamGroups[7].Obj.DeepCopy()
 	g.Spec.Destinations = append(g.Spec.Destinations, v1alpha1.WeightedDestination{
 		Destination: v1alpha1.Destination{Upstream: v1alpha1.ResourceRef{Name: "zz-kube"}}, Weight: 1})
-	in.UpstreamGroups[7] = g
-	in.Endpoints = map[string][]translator.Endpoint{"default/zz-kube": {{Address: "10.8.0.1"}}}
+	in.UpstreamGroups[7] = translator.Object[*v1alpha1.UpstreamGroup]{Obj: g, Rev: 1}
+	zzKube := ident.NewKey("default", "zz-kube")
+	in.Endpoints = map[ident.Key][]translator.Endpoint{zzKube: {{Address: "10.8.0.1"}}}
 	opts := translator.Options{LoadReporting: true}
 
 	tr := translator.NewTranslator()
@@ -358,8 +376,8 @@ func TestTranslatorReusesMessages(t *testing.T) {
 
 	in = withGroupWeight(in, 10, 55)
 	after := tr.Translate(in, opts).Fleets["default"]
-	if !tr.Patched {
-		t.Fatal("a weight change took the full path")
+	if st := tr.Stats(); st.Layout || st.Compiled != 2 {
+		t.Fatalf("a weight change: %+v, want the group and its VirtualService compiled and the layout kept", st)
 	}
 	for _, c := range []struct {
 		kind   string
@@ -386,10 +404,10 @@ func TestTranslatorReusesMessages(t *testing.T) {
 
 	before = after
 	in2 := *in
-	in2.Endpoints = map[string][]translator.Endpoint{"default/zz-kube": {{Address: "10.8.0.2"}}}
+	in2.Endpoints = map[ident.Key][]translator.Endpoint{zzKube: {{Address: "10.8.0.2"}}}
 	after = tr.Translate(&in2, opts).Fleets["default"]
-	if !tr.Patched {
-		t.Fatal("an endpoints change took the full path")
+	if st := tr.Stats(); st.Layout || st.Compiled != 1 {
+		t.Fatalf("an endpoints change: %+v, want its Upstream compiled alone and the layout kept", st)
 	}
 	if _, d := identical(before.Routes, after.Routes); len(d) > 0 {
 		t.Errorf("endpoints change: %d route configurations are new", len(d))
@@ -405,10 +423,10 @@ func TestTranslatorReusesMessages(t *testing.T) {
 	before = after
 	in3 := in2
 	svc := gen.Services(gen.Config{VirtualServices: 51})[50]
-	in3.VirtualServices = append(slices.Clone(in2.VirtualServices), svc.VirtualService)
+	in3.VirtualServices = append(slices.Clone(in2.VirtualServices), translator.Object[*v1alpha1.VirtualService]{Obj: svc.VirtualService, Rev: nextRev(&in2)})
 	after = tr.Translate(&in3, opts).Fleets["default"]
-	if tr.Patched {
-		t.Fatal("adding a VirtualService was patched")
+	if st := tr.Stats(); !st.Layout || st.Compiled != 1 {
+		t.Fatalf("adding a VirtualService: %+v, want it compiled alone and a new layout", st)
 	}
 	if same, _ := identical(before.Clusters, after.Clusters); same != len(before.Clusters) {
 		t.Errorf("full path: %d of %d clusters reused", same, len(before.Clusters))
@@ -422,3 +440,18 @@ func TestTranslatorReusesMessages(t *testing.T) {
 }
 
 func second[A, B any](_ A, b B) B { return b }
+
+// nextRev is a revision above every one in the input.
+func nextRev(in *translator.Input) uint64 {
+	var r uint64
+	for _, o := range in.Upstreams {
+		r = max(r, o.Rev)
+	}
+	for _, o := range in.UpstreamGroups {
+		r = max(r, o.Rev)
+	}
+	for _, o := range in.VirtualServices {
+		r = max(r, o.Rev)
+	}
+	return r + 1
+}

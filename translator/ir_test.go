@@ -152,13 +152,13 @@ func TestInputFrom(t *testing.T) {
 	}
 	var entries []store.Entry
 	for _, u := range in.Upstreams {
-		entries = append(entries, store.Entry{Obj: u})
+		entries = append(entries, store.Entry{Obj: u.Obj})
 	}
 	for _, g := range in.UpstreamGroups {
-		entries = append(entries, store.Entry{Obj: g})
+		entries = append(entries, store.Entry{Obj: g.Obj})
 	}
 	for _, v := range in.VirtualServices {
-		entries = append(entries, store.Entry{Obj: v})
+		entries = append(entries, store.Entry{Obj: v.Obj})
 	}
 	st := store.New()
 	if _, err := st.ReplaceSource("test", entries); err != nil {
@@ -179,7 +179,8 @@ func TestInputFrom(t *testing.T) {
 	if len(got.Upstreams) != 2 || len(got.UpstreamGroups) != 1 || len(got.VirtualServices) != 1 {
 		t.Fatalf("input: %d upstreams, %d groups, %d virtual services", len(got.Upstreams), len(got.UpstreamGroups), len(got.VirtualServices))
 	}
-	want := map[string]GroupOverride{"default/g": {Canary: "default/c1", Weights: map[string]uint32{"default/v1": 50, "default/v2": 50}, Mirror: mirror}}
+	key := func(name string) ident.Key { return ident.NewKey("default", name) }
+	want := map[ident.Key]GroupOverride{key("g"): {Canary: key("c1"), Weights: map[ident.Key]uint32{key("v1"): 50, key("v2"): 50}, Mirror: mirror}}
 	if !reflect.DeepEqual(got.Overrides, want) {
 		t.Errorf("overrides = %+v", got.Overrides)
 	}

@@ -21,7 +21,8 @@ func perMillion(pct float64) uint32 {
 
 // mirrorsIR resolves a route's shadowing and mirrors. A mirror naming a
 // missing or rejected Upstream is dropped with a Warning.
-func (c *compiler) mirrorsIR(p *problems, fieldPath string, o *v1alpha1.RouteOptions, ns string) []Mirror {
+func (c *compiler) mirrorsIR(fieldPath string, o *v1alpha1.RouteOptions) []Mirror {
+	p := &c.p
 	n := len(o.Mirrors)
 	if o.Shadowing != nil {
 		n++
@@ -31,12 +32,12 @@ func (c *compiler) mirrorsIR(p *problems, fieldPath string, o *v1alpha1.RouteOpt
 	}
 	out := make([]Mirror, 0, n)
 	add := func(fp string, m *v1alpha1.Mirror) {
-		cl, why := c.reference(m.Upstream, ns)
-		if cl == nil {
+		cl, why := c.reference(m.Upstream)
+		if cl == "" {
 			p.warn(fp+".upstream", why+"; mirror dropped")
 			return
 		}
-		out = append(out, Mirror{Cluster: cl.Name, PerMillion: perMillion(m.Percentage)})
+		out = append(out, Mirror{Cluster: cl, PerMillion: perMillion(m.Percentage)})
 	}
 	if o.Shadowing != nil {
 		add(fieldPath+".shadowing", o.Shadowing)

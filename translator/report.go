@@ -1,7 +1,6 @@
 package translator
 
 import (
-	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -10,107 +9,110 @@ import (
 	"github.com/serin-dev/serin/pkg/ident"
 )
 
-// reporter collects a report per input object. Objects hold the index of
-// their report, so that reporting needs no lookup by name.
-type reporter struct {
-	list []Report
+// problems collects one object's problems.
+type problems struct {
+	list []Problem
+	rej  bool
 }
 
-func newReporter(n int) *reporter {
-	return &reporter{list: make([]Report, 0, n)}
-}
-
-// open starts the report of an object and returns its index.
-func (r *reporter) open(ref ident.Ref) int32 {
-	r.list = append(r.list, Report{Ref: ref})
-	return int32(len(r.list) - 1)
-}
-
-func (r *reporter) add(i int32, sev v1alpha1.State, fieldPath, msg string) {
-	rep := &r.list[i]
-	p := Problem{Severity: sev, Field: fieldPath, Message: msg}
+func (p *problems) add(sev v1alpha1.State, fieldPath, msg string) {
+	q := Problem{Severity: sev, Field: fieldPath, Message: msg}
 	// The same problem can be found once per fleet; say it once.
-	for _, q := range rep.Problems {
-		if q == p {
+	for _, x := range p.list {
+		if x == q {
 			return
 		}
 	}
-	rep.Problems = append(rep.Problems, p)
+	p.list = append(p.list, q)
 	if sev == v1alpha1.StateRejected {
-		rep.State = v1alpha1.StateRejected
+		p.rej = true
 	}
 }
 
-func (r *reporter) warn(i int32, fieldPath, msg string) {
-	r.add(i, v1alpha1.StateWarning, fieldPath, msg)
-}
-
-func (r *reporter) reject(i int32, fieldPath, msg string) {
-	r.add(i, v1alpha1.StateRejected, fieldPath, msg)
-}
+func (p *problems) warn(fieldPath, msg string)   { p.add(v1alpha1.StateWarning, fieldPath, msg) }
+func (p *problems) reject(fieldPath, msg string) { p.add(v1alpha1.StateRejected, fieldPath, msg) }
+func (p *problems) rejected() bool               { return p.rej }
 
 // rejectAll turns Validate's errors into Rejected problems. It reports
 // whether there were any.
-func (r *reporter) rejectAll(i int32, errs field.ErrorList) bool {
+func (p *problems) rejectAll(errs field.ErrorList) bool {
 	for _, e := range errs {
 		msg := e.ErrorBody()
 		if msg == "" {
 			msg = e.Detail
 		}
-		r.reject(i, e.Field, msg)
+		p.reject(e.Field, msg)
 	}
 	return len(errs) > 0
 }
 
-func (r *reporter) rejected(i int32) bool { return r.list[i].State == v1alpha1.StateRejected }
+// buildReport makes an object's report from its problems.
+func buildReport(ref ident.Ref, ps []Problem) Report {
+	r := Report{Ref: ref, Problems: ps, State: v1alpha1.StateAccepted}
+	if len(ps) == 0 {
+		return r
+	}
+	r.State = v1alpha1.StateWarning
+	var b strings.Builder
+	for j, p := range ps {
+		if p.Severity == v1alpha1.StateRejected {
+			r.State = v1alpha1.StateRejected
+		}
+		if j > 0 {
+			b.WriteString("; ")
+		}
+		if p.Field != "" {
+			b.WriteString(p.Field)
+			b.WriteString(": ")
+		}
+		b.WriteString(p.Message)
+	}
+	r.Reason = b.String()
+	return r
+}
 
-// reports returns every report sorted by kind, namespace and name, with its
-// state and reason filled in.
-func (r *reporter) reports() []Report {
-	for i := range r.list {
-		rep := &r.list[i]
-		if len(rep.Problems) == 0 {
-			rep.State = v1alpha1.StateAccepted
+// reports returns every object's report sorted by kind, namespace and
+// name. The list is rebuilt only when a report changed; callers must not
+// modify it.
+func (t *Translator) reports() []Report {
+	if !t.repsOld && t.reps != nil {
+		return t.reps
+	}
+	n := len(t.ups.order) + len(t.groups.order) + len(t.canaries.order) + len(t.vss.order) + len(t.gateways)
+	out := make([]Report, 0, n)
+	// Kinds in name order: Canary, Gateway, Upstream, UpstreamGroup,
+	// VirtualService; within a kind, cells are in namespace/name order.
+	for _, c := range t.canaries.order {
+		out = append(out, c.report)
+	}
+	for _, g := range t.gateways {
+		if g.report.Kind != "" {
+			out = append(out, g.report)
+		}
+	}
+	for _, c := range t.ups.order {
+		out = append(out, c.report)
+	}
+	for _, c := range t.groups.order {
+		out = append(out, c.report)
+	}
+	for _, c := range t.vss.order {
+		if ps := t.layout.vsProblems[c.key]; len(ps) > 0 {
+			out = append(out, vsReport(c, ps))
 			continue
 		}
-		if rep.State != v1alpha1.StateRejected {
-			rep.State = v1alpha1.StateWarning
-		}
-		var b strings.Builder
-		for j, p := range rep.Problems {
-			if j > 0 {
-				b.WriteString("; ")
-			}
-			if p.Field != "" {
-				b.WriteString(p.Field)
-				b.WriteString(": ")
-			}
-			b.WriteString(p.Message)
-		}
-		rep.Reason = b.String()
+		out = append(out, c.report)
 	}
-	slices.SortStableFunc(r.list, func(a, b Report) int { return refCompare(a.Ref, b.Ref) })
-	return r.list
+	t.reps, t.repsOld = out, false
+	return out
 }
 
-func refCompare(a, b ident.Ref) int {
-	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
-		return c
+// vsReport is a VirtualService's report with the problems its fleets found
+// (domains another one serves) after its own.
+func vsReport(c *cell[*v1alpha1.VirtualService, vsResult], fleet []Problem) Report {
+	p := problems{list: append([]Problem(nil), c.problems...)}
+	for _, q := range fleet {
+		p.add(q.Severity, q.Field, q.Message)
 	}
-	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Name, b.Name)
+	return buildReport(c.ref, p.list)
 }
-
-func refLess(a, b ident.Ref) bool { return refCompare(a, b) < 0 }
-
-// problems reports on one object.
-type problems struct {
-	rep *reporter
-	i   int32
-}
-
-func (p *problems) warn(fieldPath, msg string)   { p.rep.warn(p.i, fieldPath, msg) }
-func (p *problems) reject(fieldPath, msg string) { p.rep.reject(p.i, fieldPath, msg) }
-func (p *problems) rejected() bool               { return p.rep.rejected(p.i) }

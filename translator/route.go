@@ -1,6 +1,8 @@
 package translator
 
 import (
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,18 +11,17 @@ import (
 	"github.com/serin-dev/serin/pkg/ident"
 )
 
-// vsEntry is one VirtualService with its resolved routes.
-type vsEntry struct {
-	key key
-	ref ident.Ref
-	rep int32
-	ok  bool
-	// name is the virtual host name, "<name>_<namespace>".
-	name    string
+// vsResult is one VirtualService with its resolved routes.
+type vsResult struct {
+	ok bool
+	// domains are its own domains (duplicates dropped); a fleet may drop
+	// more that another VirtualService already serves.
 	domains []string
 	routes  []*Route
 	// origins are the VirtualService and the groups its routes use, sorted.
 	origins []ident.Ref
+	// refs are the clusters it references (whether or not accepted).
+	refs []string
 }
 
 // unavailable is the status of a route whose destination is missing or
@@ -28,38 +29,55 @@ type vsEntry struct {
 // a cluster the proxy does not have.
 const unavailable = 503
 
-func (c *compiler) compileVirtualServices() {
-	list, keys, reps := objects(c, v1alpha1.KindVirtualService, c.in.VirtualServices)
-	c.vss = make([]*vsEntry, 0, len(list))
-	entries := make([]vsEntry, len(list))
-	for i, vs := range list {
-		k := keys[i]
-		e := &entries[i]
-		*e = vsEntry{key: k, ref: objRef(v1alpha1.KindVirtualService, k), rep: reps[i], name: resourceName(k)}
-		c.vss = append(c.vss, e)
-		c.vsByKey[k] = e
-		c.compileVirtualService(e, vs)
-	}
-}
-
 // compileVirtualService validates one VirtualService and resolves its
-// routes, reporting at e.rep.
-func (c *compiler) compileVirtualService(e *vsEntry, vs *v1alpha1.VirtualService) {
-	if c.rep.rejectAll(e.rep, vs.Validate()) {
-		return
+// routes.
+func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResult]) vsResult {
+	if c.p.rejectAll(v.obj.Validate()) {
+		return vsResult{}
 	}
-	p := problems{rep: c.rep, i: e.rep}
-	e.domains = domainsIR(&p, vs.Spec.VirtualHost.Domains)
-	e.origins = []ident.Ref{e.ref}
-	routes := vs.Spec.VirtualHost.Routes
+	e := vsResult{origins: []ident.Ref{v.ref}}
+	e.domains = domainsIR(&c.p, v.obj.Spec.VirtualHost.Domains)
+	routes := v.obj.Spec.VirtualHost.Routes
 	e.routes = make([]*Route, 0, len(routes))
 	for j := range routes {
-		e.routes = append(e.routes, c.routeIR(&p, e, j, &routes[j]))
+		e.routes = append(e.routes, c.routeIR(&e, j, &routes[j]))
 	}
 	if len(e.origins) > 2 {
 		sort.Slice(e.origins[1:], func(a, b int) bool { return refLess(e.origins[1+a], e.origins[1+b]) })
 	}
-	e.ok = !p.rejected()
+	e.ok = !c.p.rejected()
+	e.refs = c.refs
+	return e
+}
+
+// sameVirtualService: the shape is what the fleets' layout reads
+// (acceptance, domains, origins, the clusters routes use); the content adds
+// the routes themselves.
+func sameVirtualService(a, b vsResult) (shape, content bool) {
+	shape = a.ok == b.ok && slices.Equal(a.domains, b.domains) && slices.Equal(a.origins, b.origins) &&
+		slices.Equal(a.refs, b.refs) && slices.Equal(clustersUsed(a.routes), clustersUsed(b.routes))
+	return shape, shape && reflect.DeepEqual(a.routes, b.routes)
+}
+
+// clustersUsed lists, in order, the clusters routes send or mirror to: what
+// decides a fleet's clusters.
+func clustersUsed(routes []*Route) []string {
+	var out []string
+	for _, r := range routes {
+		if r.Direct != nil {
+			out = append(out, "") // a direct route uses none, but keep the shape
+			continue
+		}
+		for _, wc := range r.Clusters {
+			out = append(out, wc.Name)
+		}
+		out = append(out, "|")
+		for _, m := range r.Mirrors {
+			out = append(out, m.Cluster)
+		}
+		out = append(out, "|")
+	}
+	return out
 }
 
 // domainsIR checks what Validate leaves to Envoy: control characters, and
@@ -85,10 +103,10 @@ func domainsIR(p *problems, ds []string) []string {
 	return out
 }
 
-func (c *compiler) routeIR(p *problems, e *vsEntry, i int, r *v1alpha1.Route) *Route {
+func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
+	p := &c.p
 	fp := "spec.virtualHost.routes[" + strconv.Itoa(i) + "]"
 	rt := &Route{Name: r.Name, Matches: matchesIR(p, fp, r.Matchers)}
-	ns := e.key.ns
 	down := func(fieldPath, why string) {
 		p.warn(fieldPath, why+"; the route answers 503")
 		rt.Direct = &DirectResponse{Status: unavailable, Body: why + "\n"}
@@ -98,15 +116,15 @@ func (c *compiler) routeIR(p *problems, e *vsEntry, i int, r *v1alpha1.Route) *R
 	case a == nil:
 		down(fp+".routeAction", "no destination")
 	case a.Single != nil:
-		if cl, why := c.reference(a.Single.Upstream, ns); cl != nil {
-			rt.Clusters = []WeightedCluster{{Name: cl.Name, Weight: 1}}
+		if cl, why := c.reference(a.Single.Upstream); cl != "" {
+			rt.Clusters = []WeightedCluster{{Name: cl, Weight: 1}}
 		} else {
 			down(fp+".routeAction.single.upstream", why)
 		}
 	case a.Multi != nil:
 		afp := fp + ".routeAction.multi.destinations"
 		ds := a.Multi.Destinations
-		clusters, _, fail := c.split(p, afp, ds, ns, nil)
+		clusters, _, fail := c.split(afp, ds, nil)
 		if fail != "" {
 			down(afp, fail)
 		} else {
@@ -114,21 +132,20 @@ func (c *compiler) routeIR(p *problems, e *vsEntry, i int, r *v1alpha1.Route) *R
 		}
 	case a.UpstreamGroup != nil:
 		afp := fp + ".routeAction.upstreamGroup"
-		g, why := c.lookupGroup(*a.UpstreamGroup, ns)
-		if g == nil {
-			if gk := refKey(*a.UpstreamGroup, ns); c.groups[gk] != nil {
-				e.addOrigin(c.groups[gk].ref)
-			}
+		g, why := c.lookupGroup(*a.UpstreamGroup, true)
+		if g != nil {
+			e.addOrigin(g.ref)
+		}
+		if why != "" {
 			down(afp, why)
 			break
 		}
-		e.addOrigin(g.ref)
-		for _, n := range g.notes {
+		for _, n := range g.res.notes {
 			p.warn(afp, "UpstreamGroup "+g.key.String()+": "+n)
 		}
-		rt.Clusters, rt.Weighted = g.clusters, true
-		if g.mirror != nil {
-			rt.Mirrors = append(rt.Mirrors, *g.mirror)
+		rt.Clusters, rt.Weighted = g.res.clusters, true
+		if g.res.mirror != nil {
+			rt.Mirrors = append(rt.Mirrors, *g.res.mirror)
 		}
 	}
 	if rt.Direct != nil {
@@ -144,7 +161,7 @@ func (c *compiler) routeIR(p *problems, e *vsEntry, i int, r *v1alpha1.Route) *R
 			}
 			rt.PrefixRewrite = o.PrefixRewrite
 		}
-		if ms := c.mirrorsIR(p, ofp, o, ns); len(ms) > 0 {
+		if ms := c.mirrorsIR(ofp, o); len(ms) > 0 {
 			rt.Mirrors = append(ms, rt.Mirrors...)
 		}
 		rt.HashPolicies = hashPoliciesIR(p, ofp, o.HashPolicies)
@@ -152,7 +169,7 @@ func (c *compiler) routeIR(p *problems, e *vsEntry, i int, r *v1alpha1.Route) *R
 	return rt
 }
 
-func (e *vsEntry) addOrigin(ref ident.Ref) {
+func (e *vsResult) addOrigin(ref ident.Ref) {
 	for _, o := range e.origins {
 		if o == ref {
 			return

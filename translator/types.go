@@ -11,49 +11,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
-	"github.com/serin-dev/serin/pkg/store"
 )
-
-// Input is everything a translation reads.
-type Input struct {
-	Upstreams       []*v1alpha1.Upstream
-	UpstreamGroups  []*v1alpha1.UpstreamGroup
-	VirtualServices []*v1alpha1.VirtualService
-	Gateways        []*v1alpha1.Gateway
-	Canaries        []*v1alpha1.Canary
-
-	// Overrides are the canary engine's effective weights, keyed by the
-	// UpstreamGroup's "namespace/name". They replace the group's spec weights
-	// while a rollout is active; the spec itself is never rewritten.
-	Overrides map[string]GroupOverride
-
-	// Endpoints discovered for kube upstreams, keyed by the Upstream's
-	// "namespace/name". Static upstreams carry their own hosts.
-	Endpoints map[string][]Endpoint
-}
-
-// GroupOverride is the weights (and optional mirror) an active Canary sets
-// on an UpstreamGroup.
-type GroupOverride struct {
-	// Canary is the "namespace/name" of the Canary that applies the override.
-	Canary string
-	// Weights by Upstream "namespace/name". Destinations not named keep 0.
-	Weights map[string]uint32
-	// Mirror, when set, is added to every route that uses the group.
-	Mirror *v1alpha1.Mirror
-}
-
-// Endpoint is one discovered address of a kube upstream.
-// It is the store's type: the Kubernetes source discovers endpoints into
-// the store, and translation reads them as they are.
-type Endpoint = store.EndpointAddr
-
-// Options change translation globally.
-type Options struct {
-	// LoadReporting sets lrs_server to the management server itself on every
-	// cluster, so that clients report per-cluster load (LRS).
-	LoadReporting bool
-}
 
 // Output is the result of one translation.
 type Output struct {

@@ -1,52 +1,47 @@
 package translator
 
 import (
+	"reflect"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 )
 
-// upstreamEntry is one Upstream and, unless it was rejected, its cluster.
-type upstreamEntry struct {
-	key     key
-	ref     ident.Ref
-	cluster *Cluster // nil when rejected
+// upstreamResult is an Upstream compiled: its cluster, nil when rejected.
+type upstreamResult struct {
+	cluster *Cluster
 }
 
-// compileUpstreams validates every Upstream and builds its cluster.
-func (c *compiler) compileUpstreams() {
-	list, keys, reps := objects(c, v1alpha1.KindUpstream, c.in.Upstreams)
-	entries := make([]upstreamEntry, len(list))
-	for i, u := range list {
-		k := keys[i]
-		e := &entries[i]
-		*e = upstreamEntry{key: k, ref: objRef(v1alpha1.KindUpstream, k)}
-		c.upstreams[k] = e
-		c.compileUpstream(e, u, reps[i])
+// compileUpstream validates one Upstream and builds its cluster unless it
+// is rejected.
+func compileUpstream(c *compiler, u *cell[*v1alpha1.Upstream, upstreamResult]) upstreamResult {
+	if c.p.rejectAll(u.obj.Validate()) {
+		return upstreamResult{}
 	}
+	cl := c.clusterIR(u.key, &u.obj.Spec)
+	if c.p.rejected() {
+		return upstreamResult{}
+	}
+	return upstreamResult{cluster: cl}
 }
 
-// compileUpstream validates one Upstream, reporting at rep, and builds its
-// cluster unless it is rejected.
-func (c *compiler) compileUpstream(e *upstreamEntry, u *v1alpha1.Upstream, rep int32) {
-	if c.rep.rejectAll(rep, u.Validate()) {
-		return
-	}
-	p := problems{rep: c.rep, i: rep}
-	e.cluster = c.clusterIR(&p, e, &u.Spec)
-	if p.rejected() {
-		e.cluster = nil
-	}
+// sameUpstream: readers see only whether the Upstream is accepted; an equal
+// cluster keeps the old one, so that its messages are reused.
+func sameUpstream(a, b upstreamResult) (shape, content bool) {
+	shape = (a.cluster == nil) == (b.cluster == nil)
+	return shape, shape && reflect.DeepEqual(a.cluster, b.cluster)
 }
 
 // clusterIR applies defaults to an Upstream's spec. Problems Validate does
 // not know about (things Envoy would refuse) are reported on the Upstream.
-func (c *compiler) clusterIR(p *problems, e *upstreamEntry, s *v1alpha1.UpstreamSpec) *Cluster {
+func (c *compiler) clusterIR(k ident.Key, s *v1alpha1.UpstreamSpec) *Cluster {
+	p := &c.p
 	cl := &Cluster{
-		Name:           resourceName(e.key),
-		Upstream:       e.ref,
+		Name:           ident.ClusterName(k),
+		Upstream:       k.Ref(v1alpha1.KindUpstream),
 		ConnectTimeout: s.ConnectTimeout.Get(defaultConnectTimeout),
 		HTTP2:          s.UseHttp2 != nil && *s.UseHttp2,
-		LoadReporting:  c.opts.LoadReporting,
+		LoadReporting:  c.t.opts.LoadReporting,
 	}
 	cl.HealthChecks = healthChecksIR(p, s.HealthChecks)
 	cl.Outlier = outlierIR(s.OutlierDetection)
@@ -57,7 +52,7 @@ func (c *compiler) clusterIR(p *problems, e *upstreamEntry, s *v1alpha1.Upstream
 	case s.Static != nil:
 		cl.Localities = staticLocalities(p, s.Static.Hosts)
 	case s.Kube != nil:
-		cl.Localities = c.kubeLocalities(p, e.key, s.Kube)
+		cl.Localities = kubeLocalities(p, k, s.Kube, c.t.in.Endpoints[k])
 	}
 	return cl
 }
@@ -65,30 +60,6 @@ func (c *compiler) clusterIR(p *problems, e *upstreamEntry, s *v1alpha1.Upstream
 // defaultConnectTimeout is Envoy's own default, written out so the cluster
 // says what it does.
 var defaultConnectTimeout = v1alpha1.DefaultConnectTimeout.Get(0)
-
-// lookupUpstream resolves a reference from namespace ns. It returns the
-// cluster, or "" and why there is none ("Upstream ns/name not found").
-func (c *compiler) lookupUpstream(r v1alpha1.ResourceRef, ns string) (*Cluster, string) {
-	k := refKey(r, ns)
-	e, ok := c.upstreams[k]
-	if !ok {
-		return nil, "Upstream " + k.String() + " not found"
-	}
-	if e.cluster == nil {
-		return nil, "Upstream " + k.String() + " is rejected"
-	}
-	return e.cluster, ""
-}
-
-// reference resolves an upstream reference made by an accepted object and
-// records the cluster as referenced.
-func (c *compiler) reference(r v1alpha1.ResourceRef, ns string) (*Cluster, string) {
-	cl, why := c.lookupUpstream(r, ns)
-	if cl != nil {
-		c.referenced[cl.Name] = cl
-	}
-	return cl, why
-}
 
 // headerSafe reports whether s can go in an HTTP header or a field Envoy
 // checks like one: no NUL, CR or LF.

@@ -140,14 +140,16 @@ func Entries(cfg Config) []store.Entry {
 func Input(cfg Config) *translator.Input {
 	svcs := Services(cfg)
 	in := &translator.Input{
-		Upstreams:       make([]*v1alpha1.Upstream, 0, 2*len(svcs)),
-		UpstreamGroups:  make([]*v1alpha1.UpstreamGroup, 0, len(svcs)),
-		VirtualServices: make([]*v1alpha1.VirtualService, 0, len(svcs)),
+		Upstreams:       make([]translator.Object[*v1alpha1.Upstream], 0, 2*len(svcs)),
+		UpstreamGroups:  make([]translator.Object[*v1alpha1.UpstreamGroup], 0, len(svcs)),
+		VirtualServices: make([]translator.Object[*v1alpha1.VirtualService], 0, len(svcs)),
 	}
+	// Revision 1 for everything: a caller that edits an object gives the
+	// edited copy a higher one, as the store would.
 	for _, s := range svcs {
-		in.Upstreams = append(in.Upstreams, s.Stable, s.Canary)
-		in.UpstreamGroups = append(in.UpstreamGroups, s.Group)
-		in.VirtualServices = append(in.VirtualServices, s.VirtualService)
+		in.Upstreams = append(in.Upstreams, translator.Object[*v1alpha1.Upstream]{Obj: s.Stable, Rev: 1}, translator.Object[*v1alpha1.Upstream]{Obj: s.Canary, Rev: 1})
+		in.UpstreamGroups = append(in.UpstreamGroups, translator.Object[*v1alpha1.UpstreamGroup]{Obj: s.Group, Rev: 1})
+		in.VirtualServices = append(in.VirtualServices, translator.Object[*v1alpha1.VirtualService]{Obj: s.VirtualService, Rev: 1})
 	}
 	return in
 }

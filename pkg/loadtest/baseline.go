@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -83,10 +84,10 @@ func (b *Baseline) Apply(ch Change) error {
 	if ch.Service < 0 || ch.Service >= len(b.in.UpstreamGroups) {
 		return fmt.Errorf("change %d: no service %d", ch.Seq, ch.Service)
 	}
-	groups := append([]*v1alpha1.UpstreamGroup(nil), b.in.UpstreamGroups...)
-	g := groups[ch.Service].DeepCopy()
+	groups := slices.Clone(b.in.UpstreamGroups)
+	g := groups[ch.Service].Obj.DeepCopy()
 	g.Spec.Destinations[1].Weight = int64(ch.Weight)
-	groups[ch.Service] = g
+	groups[ch.Service] = translator.Object[*v1alpha1.UpstreamGroup]{Obj: g, Rev: groups[ch.Service].Rev + 1}
 	in := *b.in
 	in.UpstreamGroups = groups
 	b.in = &in

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -50,10 +51,10 @@ func BenchmarkWeightChange(b *testing.B) {
 
 // withWeight returns in with service svc's canary weight set to w.
 func withWeight(in *translator.Input, svc int, w uint32) *translator.Input {
-	groups := append([]*v1alpha1.UpstreamGroup(nil), in.UpstreamGroups...)
-	g := groups[svc].DeepCopy()
+	groups := slices.Clone(in.UpstreamGroups)
+	g := groups[svc].Obj.DeepCopy()
 	g.Spec.Destinations[1].Weight = int64(w)
-	groups[svc] = g
+	groups[svc] = translator.Object[*v1alpha1.UpstreamGroup]{Obj: g, Rev: groups[svc].Rev + 1}
 	out := *in
 	out.UpstreamGroups = groups
 	return &out

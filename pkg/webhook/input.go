@@ -30,25 +30,27 @@ func withObject(in *translator.Input, obj metav1.Object) *translator.Input {
 // replace keeps the list's order (sorted by namespace/name, as the store
 // returns it): rules like "the first VirtualService to claim a domain wins"
 // depend on it.
-func replace[T metav1.Object](list []T, obj T) []T {
-	out := make([]T, 0, len(list)+1)
+func replace[T metav1.Object](list []translator.Object[T], obj T) []translator.Object[T] {
+	out := make([]translator.Object[T], 0, len(list)+1)
 	placed := false
-	for _, o := range list {
+	add := func(o T) { out = append(out, translator.Object[T]{Obj: o}) }
+	for _, w := range list {
+		o := w.Obj
 		if !placed {
 			if o.GetNamespace() == obj.GetNamespace() && o.GetName() == obj.GetName() {
-				out = append(out, obj)
+				add(obj)
 				placed = true
 				continue
 			}
 			if less(obj, o) {
-				out = append(out, obj)
+				add(obj)
 				placed = true
 			}
 		}
-		out = append(out, o)
+		out = append(out, w)
 	}
 	if !placed {
-		out = append(out, obj)
+		add(obj)
 	}
 	return out
 }

@@ -1,0 +1,413 @@
+package translator
+
+import (
+	"slices"
+
+	"github.com/serin-dev/serin/pkg/ident"
+)
+
+// How the Translator remembers.
+//
+// Every input object has a cell: what compiling it produced (its result and
+// its problems), the object's revision, and what it read of other objects.
+// A cell is compiled again only when its object's revision moved or
+// something it read changed; otherwise its result is reused as it is.
+// "Translate everything" is the same code with no cells yet.
+//
+// What other objects read of a cell is dated by two stamps, both numbers of
+// the translation run that last changed them:
+//
+//   - shape: what decides where things go, and so the fleets' layout: an
+//     Upstream's acceptance; a group's acceptance, clusters and mirror
+//     cluster; a VirtualService's acceptance, domains, origins and the
+//     clusters its routes use.
+//   - content: anything a reader reads (a group's weights, for example).
+//     It moves whenever shape moves.
+//
+// A weight change thus recompiles one group (content moved, shape did not),
+// the VirtualServices that read it, and no layout.
+
+// node is what readers of a cell compare.
+type node struct {
+	shape, content uint64
+	// gone is set when the object leaves the input.
+	gone bool
+	// dirty is the run in which something this cell read moved: it is
+	// compiled again in that run. idx is the cell's place in its table's
+	// order, and pending that table's list of indexes marked dirty.
+	dirty   uint64
+	idx     int32
+	pending *[]int32
+	// readers are the cells that read this one (see Translator.mark).
+	readers []reader
+}
+
+// reader is a cell that read a node, and whether it read its content (else
+// only its shape).
+type reader struct {
+	n       *node
+	content bool
+}
+
+// read is one thing a cell read while compiling: another cell's node (and
+// which stamp mattered), or, when the object was missing, its reference.
+type read struct {
+	n       *node
+	content bool   // content stamp (else shape)
+	stamp   uint64 // the stamp seen
+	missing ident.Ref
+}
+
+// object is what every API kind is: a pointer with a namespace and name.
+type object interface {
+	comparable
+	GetNamespace() string
+	GetName() string
+}
+
+// cell is one object's memory.
+type cell[T any, R any] struct {
+	node
+	key ident.Key
+	ref ident.Ref
+	obj T
+	rev uint64
+	// dup is set when the input named the key more than once.
+	dup   bool
+	reads []read
+	res   R
+	// problems are the compile problems; report is built from them.
+	problems []Problem
+	report   Report
+	seen     uint64 // the last run the object was in the input
+}
+
+// table holds one kind's cells.
+type table[T object, R any] struct {
+	kind  string
+	cells map[ident.Key]*cell[T, R]
+	// order is the last run's cells in input order: when the input lists
+	// the same keys in the same order (the usual case), cells are found by
+	// index, with no lookup by key.
+	order []*cell[T, R]
+	// last is the input the cells in order were compiled from, when it was
+	// a clean (sorted, unique) list: comparing the new input with it, index
+	// by index, finds what changed without touching a cell or an object.
+	last []Object[T]
+	// pending are the indexes of cells marked dirty in this run.
+	pending []int32
+}
+
+func newTable[T object, R any](kind string) *table[T, R] {
+	return &table[T, R]{kind: kind, cells: map[ident.Key]*cell[T, R]{}}
+}
+
+// changedAt returns the indexes to compile again when the input lists the
+// same keys in the same order as last time: objects whose revision moved
+// (or is unknown), cells marked dirty, and cells whose other inputs
+// changed. ok is false when the keys differ.
+func (t *table[T, R]) changedAt(tr *Translator, list []Object[T], dirty map[ident.Key]bool) (redo []int32, ok bool) {
+	if t.last == nil || len(list) != len(t.last) {
+		return nil, false
+	}
+	var zero T
+	for i := range list {
+		if list[i] == t.last[i] && list[i].Rev != 0 {
+			continue
+		}
+		if list[i].Obj == zero || ident.KeyOf(list[i].Obj) != t.order[i].key {
+			return nil, false
+		}
+		redo = append(redo, int32(i))
+	}
+	for _, i := range t.pending {
+		if int(i) < len(t.order) && t.order[i].dirty == tr.run {
+			redo = append(redo, i)
+		}
+	}
+	for k := range dirty {
+		if c := t.cells[k]; c != nil {
+			redo = append(redo, c.idx)
+		}
+	}
+	if tr.added {
+		// An object appeared: cells that read it as missing must look again.
+		for i, c := range t.order {
+			if c.readsMissing() && !tr.readsHold(c.reads) {
+				redo = append(redo, int32(i))
+			}
+		}
+	}
+	slices.Sort(redo)
+	return slices.Compact(redo), true
+}
+
+// compileFunc compiles one object into a cell's result and problems.
+type compileFunc[T object, R any] func(c *compiler, cl *cell[T, R]) R
+
+// sync brings the table up to date with the input list: cells whose object
+// or reads changed are compiled again (recording their new stamps and
+// marking their readers), new objects get cells, and cells of objects no
+// longer listed are dropped. It reports whether any shape moved (or a cell
+// came or went) and whether any report changed.
+//
+// dirty names objects whose other inputs (endpoints, a canary's override)
+// changed: they are compiled again whatever their revision.
+func (t *table[T, R]) sync(tr *Translator, list []Object[T], dirty map[ident.Key]bool, compile compileFunc[T, R], same func(a, b R) (shape, content bool)) (shapeMoved, reportsMoved bool) {
+	run := tr.run
+	defer func() { t.pending = t.pending[:0] }()
+	if redo, ok := t.changedAt(tr, list, dirty); ok {
+		for _, i := range redo {
+			o := listed[T]{obj: list[i].Obj, rev: list[i].Rev}
+			s, r := t.compile(tr, t.order[i], o, false, compile, same)
+			shapeMoved, reportsMoved = shapeMoved || s, reportsMoved || r
+			t.last[i] = list[i]
+		}
+		return shapeMoved, reportsMoved
+	}
+	objs, sorted := sortedObjects(list)
+	n := len(list)
+	if !sorted {
+		n = len(objs)
+	}
+	// order is rebuilt only once a key differs from the last run's.
+	order := t.order
+	rebuilt := false
+	for i := range n {
+		var o listed[T]
+		if sorted {
+			o = listed[T]{obj: list[i].Obj, rev: list[i].Rev}
+		} else {
+			o = objs[i]
+		}
+		k := ident.KeyOf(o.obj)
+		c := t.cells[k]
+		fresh := c == nil
+		if fresh {
+			c = &cell[T, R]{key: k, ref: k.Ref(t.kind)}
+			t.cells[k] = c
+			tr.added = true
+		}
+		c.seen = run
+		if !rebuilt && (i >= len(t.order) || t.order[i] != c) {
+			order = append(make([]*cell[T, R], 0, n), t.order[:i]...)
+			rebuilt = true
+		}
+		if rebuilt {
+			order = append(order, c)
+		}
+		c.idx, c.pending = int32(i), &t.pending
+		if !fresh && o.rev != 0 && c.rev == o.rev && c.dup == o.dup && c.dirty != run && !dirty[k] &&
+			(!c.readsMissing() || !tr.added || tr.readsHold(c.reads)) {
+			continue
+		}
+		s, r := t.compile(tr, c, o, fresh, compile, same)
+		shapeMoved, reportsMoved = shapeMoved || s, reportsMoved || r
+	}
+	if !rebuilt && n < len(t.order) {
+		order, rebuilt = t.order[:n:n], true
+	}
+	if rebuilt || len(t.cells) != n {
+		for k, c := range t.cells {
+			if c.seen != run {
+				c.gone, c.shape, c.content = true, run, run
+				tr.mark(&c.node, true)
+				delete(t.cells, k)
+				shapeMoved, reportsMoved = true, true
+			}
+		}
+	}
+	t.order = order
+	t.last = nil
+	if sorted {
+		t.last = slices.Clone(list)
+	}
+	return shapeMoved, reportsMoved
+}
+
+// compile compiles one cell again, records its new stamps and marks its
+// readers. It reports whether its shape moved and whether its report did.
+func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh bool, compile compileFunc[T, R], same func(a, b R) (shape, content bool)) (shapeMoved, reportMoved bool) {
+	run := tr.run
+	tr.stats.Compiled++
+	old, oldProblems := c.res, c.problems
+	c.obj, c.rev, c.dup = o.obj, o.rev, o.dup
+	comp := tr.compiler(c.key.Namespace)
+	if o.dup {
+		comp.p.warn("metadata.name", "defined more than once; the first definition is used")
+	}
+	res := compile(comp, c)
+	c.reads, c.problems = comp.reads, comp.p.list
+	tr.listen(&c.node, c.reads)
+	if fresh {
+		c.res, c.shape, c.content = res, run, run
+		shapeMoved = true
+	} else {
+		shape, content := same(old, res)
+		if !shape {
+			c.shape, shapeMoved = run, true
+		}
+		if !content {
+			c.content = run
+			c.res = res
+			tr.mark(&c.node, !shape)
+		} // else the old result stays: its pointers are what readers hold
+	}
+	if fresh || !slices.Equal(oldProblems, c.problems) {
+		c.report = buildReport(c.ref, c.problems)
+		reportMoved = true
+	}
+	return shapeMoved, reportMoved
+}
+
+// readsMissing reports whether the cell read an object that was missing.
+func (c *cell[T, R]) readsMissing() bool {
+	for i := range c.reads {
+		if c.reads[i].n == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// listen registers a cell (its node) as a reader of what it read.
+func (tr *Translator) listen(me *node, reads []read) {
+	for _, r := range reads {
+		if r.n == nil {
+			continue
+		}
+		rs := r.n.readers
+		if k := len(rs); k > 0 && rs[k-1].n == me && rs[k-1].content == r.content {
+			continue // compiled again, reading the same
+		}
+		// A reader compiled again appends itself again; compact when the
+		// list doubles, so that it stays proportional to its readers.
+		if k := len(rs); k >= 8 && k&(k-1) == 0 {
+			rs = compactReaders(rs)
+		}
+		r.n.readers = append(rs, reader{n: me, content: r.content})
+	}
+}
+
+// mark makes the readers of n compile again in this run: all of them when
+// its shape moved, else those that read its content.
+func (tr *Translator) mark(n *node, shape bool) {
+	for _, r := range n.readers {
+		if (shape || r.content) && r.n.dirty != tr.run && !r.n.gone {
+			r.n.dirty = tr.run
+			if r.n.pending != nil {
+				*r.n.pending = append(*r.n.pending, r.n.idx)
+			}
+		}
+	}
+	n.readers = compactReaders(n.readers)
+}
+
+// compactReaders drops gone and repeated readers.
+func compactReaders(rs []reader) []reader {
+	seen := make(map[reader]bool, len(rs))
+	out := rs[:0]
+	for _, r := range rs {
+		if r.n.gone || seen[r] {
+			continue
+		}
+		seen[r] = true
+		out = append(out, r)
+	}
+	return out
+}
+
+// listed is an input object, its revision, and whether its key repeats.
+type listed[T any] struct {
+	obj T
+	rev uint64
+	dup bool
+}
+
+// sortedObjects checks that a kind's objects are sorted by namespace/name
+// with no nil and no repeated key, as store reads are: then it returns
+// sorted=true and copies nothing. Otherwise it returns them sorted, without
+// nils, keeping the first of each key (marked dup).
+func sortedObjects[T object](list []Object[T]) (out []listed[T], sorted bool) {
+	var zero T
+	keyOf := func(o Object[T]) (ident.Key, bool) {
+		if o.Obj == zero {
+			return ident.Key{}, false
+		}
+		return ident.KeyOf(o.Obj), true
+	}
+	sorted = true
+	var prev ident.Key
+	for i, o := range list {
+		k, ok := keyOf(o)
+		if !ok || (i > 0 && prev.Compare(k) >= 0) {
+			sorted = false
+			break
+		}
+		prev = k
+	}
+	if sorted {
+		return nil, true
+	}
+	type entry struct {
+		k ident.Key
+		o Object[T]
+	}
+	es := make([]entry, 0, len(list))
+	for _, o := range list {
+		if k, ok := keyOf(o); ok {
+			es = append(es, entry{k, o})
+		}
+	}
+	slices.SortStableFunc(es, func(a, b entry) int { return a.k.Compare(b.k) })
+	out = make([]listed[T], 0, len(es))
+	for i, e := range es {
+		if i > 0 && es[i-1].k == e.k {
+			out[len(out)-1].dup = true
+			continue
+		}
+		out = append(out, listed[T]{obj: e.o.Obj, rev: e.o.Rev})
+	}
+	return out, false
+}
+
+// listedObjects is sortedObjects, always as a list.
+func listedObjects[T object](list []Object[T]) []listed[T] {
+	out, sorted := sortedObjects(list)
+	if !sorted {
+		return out
+	}
+	out = make([]listed[T], len(list))
+	for i, o := range list {
+		out[i] = listed[T]{obj: o.Obj, rev: o.Rev}
+	}
+	return out
+}
+
+// readsHold reports whether everything a cell read is as it was.
+func (tr *Translator) readsHold(reads []read) bool {
+	for i := range reads {
+		r := &reads[i]
+		if r.n == nil {
+			if tr.exists(r.missing) {
+				return false
+			}
+			continue
+		}
+		if r.n.gone {
+			return false
+		}
+		stamp := r.n.shape
+		if r.content {
+			stamp = r.n.content
+		}
+		if stamp != r.stamp {
+			return false
+		}
+	}
+	return true
+}
+
+func refCompare(a, b ident.Ref) int { return a.Compare(b) }
+
+func refLess(a, b ident.Ref) bool { return a.Compare(b) < 0 }

@@ -1,0 +1,105 @@
+package translator
+
+import (
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
+	"github.com/serin-dev/serin/pkg/store"
+)
+
+// Input is everything a translation reads.
+type Input struct {
+	Upstreams       []Object[*v1alpha1.Upstream]
+	UpstreamGroups  []Object[*v1alpha1.UpstreamGroup]
+	VirtualServices []Object[*v1alpha1.VirtualService]
+	Gateways        []Object[*v1alpha1.Gateway]
+	Canaries        []Object[*v1alpha1.Canary]
+
+	// Overrides are the canary engine's effective weights, by UpstreamGroup.
+	// They replace the group's spec weights while a rollout is active; the
+	// spec itself is never rewritten.
+	Overrides map[ident.Key]GroupOverride
+
+	// Endpoints discovered for kube upstreams, by Upstream. Static
+	// upstreams carry their own hosts.
+	Endpoints map[ident.Key][]Endpoint
+}
+
+// Object is an input object with its revision, which changes whenever the
+// object's content does (the store's). A Translator reuses what it compiled
+// from an object while its revision stays; revision 0 means unknown, and
+// such an object is compiled every time.
+type Object[T any] = store.Object[T]
+
+// Objects wraps objects without revisions (decoded files, tests).
+func Objects[T any](list ...T) []Object[T] {
+	out := make([]Object[T], len(list))
+	for i, o := range list {
+		out[i] = Object[T]{Obj: o}
+	}
+	return out
+}
+
+// GroupOverride is the weights (and optional mirror) an active Canary sets
+// on an UpstreamGroup.
+type GroupOverride struct {
+	// Canary applies the override.
+	Canary ident.Key
+	// Weights by Upstream. Destinations not named keep 0.
+	Weights map[ident.Key]uint32
+	// Mirror, when set, is added to every route that uses the group.
+	Mirror *v1alpha1.Mirror
+}
+
+// Endpoint is one discovered address of a kube upstream.
+// It is the store's type: the Kubernetes source discovers endpoints into
+// the store, and translation reads them as they are.
+type Endpoint = store.EndpointAddr
+
+// Options change translation globally.
+type Options struct {
+	// LoadReporting sets lrs_server to the management server itself on every
+	// cluster, so that clients report per-cluster load (LRS).
+	LoadReporting bool
+}
+
+// InputFrom reads a consistent store view into an Input. Canary states
+// become overrides of their group's weights and mirror; when two canaries
+// drive one group, the first by namespace/name wins. Endpoints discovered
+// for kube Upstreams (by the Kubernetes source) come from the store's
+// endpoints table.
+func InputFrom(t *store.ReadTxn) *Input {
+	in := &Input{
+		Upstreams:       store.Objects[*v1alpha1.Upstream](t, v1alpha1.KindUpstream),
+		UpstreamGroups:  store.Objects[*v1alpha1.UpstreamGroup](t, v1alpha1.KindUpstreamGroup),
+		VirtualServices: store.Objects[*v1alpha1.VirtualService](t, v1alpha1.KindVirtualService),
+		Gateways:        store.Objects[*v1alpha1.Gateway](t, v1alpha1.KindGateway),
+		Canaries:        store.Objects[*v1alpha1.Canary](t, v1alpha1.KindCanary),
+	}
+	if eps := t.AllUpstreamEndpoints(); len(eps) > 0 {
+		in.Endpoints = make(map[ident.Key][]Endpoint, len(eps))
+		for id, addrs := range eps {
+			in.Endpoints[ident.MustParseKey(id)] = addrs
+		}
+	}
+	for _, st := range t.CanaryStates() {
+		if !st.Active {
+			continue
+		}
+		group := ident.MustParseKey(st.GroupID)
+		if in.Overrides == nil {
+			in.Overrides = make(map[ident.Key]GroupOverride)
+		}
+		if _, taken := in.Overrides[group]; taken {
+			continue
+		}
+		ov := GroupOverride{Canary: ident.MustParseKey(st.ID), Mirror: st.Mirror}
+		if len(st.Weights) > 0 {
+			ov.Weights = make(map[ident.Key]uint32, len(st.Weights))
+			for id, w := range st.Weights {
+				ov.Weights[ident.MustParseKey(id)] = w
+			}
+		}
+		in.Overrides[group] = ov
+	}
+	return in
+}
