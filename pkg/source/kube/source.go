@@ -217,13 +217,13 @@ func deleteStale(tx *store.WriteTxn, keep map[item]bool) error {
 	}
 	var stale []string
 	for id := range tx.AllUpstreamEndpoints() {
-		if !keep[item{kindEndpoints, parseKey(id)}] {
+		if !keep[item{kindEndpoints, ident.MustParseKey(id)}] {
 			stale = append(stale, id)
 		}
 	}
 	sort.Strings(stale)
 	for _, id := range stale {
-		if err := tx.DeleteUpstreamEndpoints(parseKey(id)); err != nil {
+		if err := tx.DeleteUpstreamEndpoints(ident.MustParseKey(id)); err != nil {
 			return err
 		}
 	}
@@ -325,13 +325,4 @@ func keysOf(t *store.ReadTxn, kind string) []ident.Key {
 		}
 	}
 	return out
-}
-
-func parseKey(id string) ident.Key {
-	for i := 0; i < len(id); i++ {
-		if id[i] == '/' {
-			return ident.Key{Namespace: id[:i], Name: id[i+1:]}
-		}
-	}
-	return ident.Key{Namespace: v1alpha1.DefaultNamespace, Name: id}
 }
