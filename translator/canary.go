@@ -39,7 +39,7 @@ func compileCanary(c *compiler, cn *cell[*v1alpha1.Canary, canaryResult]) canary
 			c.p.warn(u.field, "Upstream "+ident.RefKey(u.ref, c.ns).String()+" is not a destination of UpstreamGroup "+g.key.String())
 		}
 	}
-	return canaryResult{refs: c.refs}
+	return canaryResult{refs: c.refsCopy()}
 }
 
 func sameCanary(a, b canaryResult) (shape, content bool) {

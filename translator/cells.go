@@ -237,7 +237,7 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 		comp.p.warn("metadata.name", "defined more than once; the first definition is used")
 	}
 	res := compile(comp, c)
-	c.reads, c.problems = comp.reads, comp.p.list
+	c.reads, c.problems = cloneOrNil(comp.reads), cloneOrNil(comp.p.list)
 	tr.listen(&c.node, c.reads)
 	if fresh {
 		c.res, c.shape, c.content = res, run, run
@@ -411,3 +411,11 @@ func (tr *Translator) readsHold(reads []read) bool {
 func refCompare(a, b ident.Ref) int { return a.Compare(b) }
 
 func refLess(a, b ident.Ref) bool { return a.Compare(b) < 0 }
+
+// cloneOrNil copies what a compiler collected; nothing stays nil.
+func cloneOrNil[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}

@@ -247,8 +247,10 @@ func fleetRefs(f *Fleet) (map[ident.Resource][]ident.Ref, map[ident.Resource]Nee
 	need := func(t ident.Type, name string, n Needs) {
 		needs[ident.Resource{Type: t, Name: name}] = n
 	}
-	for _, c := range f.Clusters {
-		refs := []ident.Ref{c.Upstream}
+	ups := make([]ident.Ref, len(f.Clusters)) // one allocation for every cluster's origin
+	for i, c := range f.Clusters {
+		ups[i] = c.Upstream
+		refs := ups[i : i+1 : i+1]
 		add(ident.Cluster, c.Name, refs)
 		add(ident.Endpoint, c.Name, refs)
 	}

@@ -46,7 +46,7 @@ func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResu
 		sort.Slice(e.origins[1:], func(a, b int) bool { return refLess(e.origins[1+a], e.origins[1+b]) })
 	}
 	e.ok = !c.p.rejected()
-	e.refs = c.refs
+	e.refs = c.refsCopy()
 	return e
 }
 

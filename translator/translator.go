@@ -59,7 +59,8 @@ type Translator struct {
 	reps    []Report // the last reports; rebuilt only when one changed
 	repsOld bool
 
-	stats Stats
+	stats   Stats
+	scratch compiler
 }
 
 // Stats says what the last Translate did, for tests and benchmarks.
@@ -175,7 +176,18 @@ type compiler struct {
 	refs []string
 }
 
-func (t *Translator) compiler(ns string) *compiler { return &compiler{t: t, ns: ns} }
+// compiler returns the Translator's one compiler, emptied for an object in
+// namespace ns: what it collects is copied out (compiler.keep), so that
+// compiling 10,000s of objects does not allocate a compiler each.
+func (t *Translator) compiler(ns string) *compiler {
+	c := &t.scratch
+	*c = compiler{t: t, ns: ns, p: problems{list: c.p.list[:0]}, reads: c.reads[:0], refs: c.refs[:0]}
+	return c
+}
+
+// refsCopy returns the references collected so far, as a slice the
+// compiler will not reuse.
+func (c *compiler) refsCopy() []string { return cloneOrNil(c.refs) }
 
 // readNode records a read of n; content says whether its content matters
 // (else only its shape).

@@ -49,7 +49,7 @@ func compileGroup(c *compiler, g *cell[*v1alpha1.UpstreamGroup, groupResult]) gr
 	e.notes = notes
 	if fail != "" {
 		c.p.reject("spec.destinations", fail)
-		e.refs = c.refs
+		e.refs = c.refsCopy()
 		return e
 	}
 	e.ok, e.clusters = true, clusters
@@ -62,7 +62,7 @@ func compileGroup(c *compiler, g *cell[*v1alpha1.UpstreamGroup, groupResult]) gr
 			e.notes = append(e.notes, msg)
 		}
 	}
-	e.refs = c.refs
+	e.refs = c.refsCopy()
 	return e
 }
 
