@@ -63,7 +63,7 @@ func BenchmarkIntervalCheck(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := f.e.measure(ctx, rs[i%len(rs)], false); err != nil {
+		if _, err := f.e.meter.measure(ctx, &rs[i%len(rs)].st, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -63,7 +62,10 @@ func (e *Engine) Do(ctx context.Context, key store.Key, what Operation, full boo
 	}
 }
 
-func (e *Engine) apply(ctx context.Context, o op) opReply {
+// operate feeds a manual operation to its rollout's machine. A retry
+// that the phase allows reads the release log first, and fails without
+// it: a release is never numbered without knowing the previous ones.
+func (e *Engine) operate(ctx context.Context, o op) opReply {
 	if !e.leader() {
 		return opReply{err: ErrFollower}
 	}
@@ -71,58 +73,19 @@ func (e *Engine) apply(ctx context.Context, o op) opReply {
 	if r == nil {
 		return opReply{err: fmt.Errorf("%w: %s", ErrNotFound, o.key)}
 	}
-	now := e.cfg.Now()
-	by := "by operator"
-	if o.who != "" {
-		by += " (" + o.who + ")"
+	ev := operated{at: e.cfg.Now(), op: o.what, full: o.full, who: o.who}
+	if o.what == OpRetry && refusal(&r.st, OpRetry) == nil {
+		list, err := e.cfg.Releases.Releases(r.key)
+		if err != nil {
+			return opReply{view: viewOf(r), err: fmt.Errorf("read the release history of %s: %w", r.id, err)}
+		}
+		ev.releases = list
 	}
-	phase := r.status.Phase
-	conflict := func() opReply {
-		return opReply{view: e.viewOf(r), err: fmt.Errorf("%w: %s is %s", ErrConflict, o.what, phase)}
+	if err := e.feed(ctx, r, ev); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			return opReply{err: err} // an unknown operation
+		}
+		return opReply{view: viewOf(r), err: err}
 	}
-	switch o.what {
-	case OpPromote:
-		if terminal(phase) {
-			return conflict()
-		}
-		if o.full {
-			e.succeed(ctx, r, now, "promoted to 100% "+by)
-			break
-		}
-		e.decide(ctx, r, now, "Promoted", "promoted to the next step "+by, r.live)
-		if phase == v1alpha1.PhasePending || phase == v1alpha1.PhaseMirroring {
-			e.enterStep(ctx, r, now, 0, "promoted "+by)
-		} else {
-			e.advance(ctx, r, now)
-		}
-	case OpPause:
-		if terminal(phase) || phase == v1alpha1.PhasePaused {
-			return conflict()
-		}
-		e.pause(ctx, r, now, "paused "+by, r.live)
-	case OpResume:
-		if phase != v1alpha1.PhasePaused {
-			return conflict()
-		}
-		if r.status.Step < 0 && r.obj.Spec.Mirror != nil {
-			e.enterMirror(ctx, r, now)
-		} else {
-			e.enterStep(ctx, r, now, max(r.status.Step, 0), "resumed "+by+"; the step's window starts again")
-		}
-	case OpAbort:
-		if terminal(phase) {
-			return conflict()
-		}
-		e.rollback(ctx, r, now, v1alpha1.PhaseRolledBack, "aborted "+by, r.live)
-	case OpRetry:
-		if phase != v1alpha1.PhaseRolledBack && phase != v1alpha1.PhaseFailed {
-			return conflict()
-		}
-		if err := e.start(ctx, r, now, "retry of "+r.status.Release+" "+by); err != nil {
-			return opReply{view: e.viewOf(r), err: err}
-		}
-	default:
-		return opReply{err: fmt.Errorf("unknown operation %q", o.what)}
-	}
-	return opReply{view: e.viewOf(r)}
+	return opReply{view: viewOf(r)}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
@@ -57,32 +58,34 @@ type DecisionView struct {
 	Judgement *Verdict  `json:"judgement,omitempty"`
 }
 
-func (e *Engine) viewOf(r *rollout) View {
-	a := r.obj.Spec.Analysis
+// viewOf is r's view for the admin API.
+func viewOf(r *rollout) View {
+	s, p := &r.st, r.st.plan
+	a := p.obj.Spec.Analysis
 	v := View{
-		Namespace: r.key.Namespace, Name: r.key.Name, Phase: r.status.Phase, Release: r.status.Release,
-		Stable: r.stableT.Namespace + "/" + r.stableT.Upstream, Group: r.groupID, Provider: a.Provider,
-		Step: r.status.Step, Steps: r.weights, Weight: r.status.Weight, FailedChecks: r.status.FailedChecks,
-		Suspended: r.obj.Spec.Suspend, Message: r.message, Live: r.live,
+		Namespace: r.key.Namespace, Name: r.key.Name, Phase: s.status.Phase, Release: s.status.Release,
+		Stable: p.stableT.Namespace + "/" + p.stableT.Upstream, Group: p.groupID, Provider: a.Provider,
+		Step: s.status.Step, Steps: p.weights, Weight: s.status.Weight, FailedChecks: s.status.FailedChecks,
+		Suspended: p.obj.Spec.Suspend, Message: s.message, Live: s.live,
 		Limits: LimitsView{
-			Interval: a.Interval.Get(0).String(), MinRequests: r.limits.MinRequests, MaxStepDuration: r.maxStep.String(),
-			MaxErrorRate: a.MaxErrorRate, Confidence: r.limits.Confidence, MaxLatencyRatio: r.limits.MaxLatencyRatio,
+			Interval: a.Interval.Get(0).String(), MinRequests: p.limits.MinRequests, MaxStepDuration: p.maxStep.String(),
+			MaxErrorRate: a.MaxErrorRate, Confidence: p.limits.Confidence, MaxLatencyRatio: p.limits.MaxLatencyRatio,
 			OnInsufficient: string(a.OnInsufficientTraffic),
 		},
-		Decisions: slices.Clone(r.decisions),
+		Decisions: slices.Clone(s.decisions),
 	}
-	if r.limits.MaxLatencyP99 > 0 {
-		v.Limits.MaxLatencyP99 = r.limits.MaxLatencyP99.String()
+	if p.limits.MaxLatencyP99 > 0 {
+		v.Limits.MaxLatencyP99 = p.limits.MaxLatencyP99.String()
 	}
 	if a.FailureLimit != nil {
 		v.Limits.FailureLimit = *a.FailureLimit
 	}
-	if !r.stepStart.IsZero() {
-		t := r.stepStart
+	if !s.stepStart.IsZero() {
+		t := s.stepStart
 		v.StepStarted = &t
 	}
-	if !r.liveAt.IsZero() {
-		t := r.liveAt
+	if !s.liveAt.IsZero() {
+		t := s.liveAt
 		v.LiveAt = &t
 	}
 	if v.Decisions == nil {
@@ -91,22 +94,43 @@ func (e *Engine) viewOf(r *rollout) View {
 	return v
 }
 
-// publish refreshes r's view for the admin API.
-func (e *Engine) publish(r *rollout) {
-	v := e.viewOf(r)
-	e.viewMu.Lock()
-	e.views[r.id] = v
-	e.viewMu.Unlock()
+// viewSet holds the views the admin API reads, off the engine's loop.
+type viewSet struct {
+	mu sync.RWMutex
+	m  map[string]View
+}
+
+func (vs *viewSet) set(id string, v View) {
+	vs.mu.Lock()
+	vs.m[id] = v
+	vs.mu.Unlock()
+}
+
+func (vs *viewSet) drop(id string) {
+	vs.mu.Lock()
+	delete(vs.m, id)
+	vs.mu.Unlock()
+}
+
+// prune drops the views of the Canaries not in live.
+func (vs *viewSet) prune(live map[string]bool) {
+	vs.mu.Lock()
+	for id := range vs.m {
+		if !live[id] {
+			delete(vs.m, id)
+		}
+	}
+	vs.mu.Unlock()
 }
 
 // List returns every Canary's view sorted by namespace/name.
 func (e *Engine) List() []View {
-	e.viewMu.RLock()
-	out := make([]View, 0, len(e.views))
-	for _, v := range e.views {
+	e.views.mu.RLock()
+	out := make([]View, 0, len(e.views.m))
+	for _, v := range e.views.m {
 		out = append(out, v)
 	}
-	e.viewMu.RUnlock()
+	e.views.mu.RUnlock()
 	slices.SortFunc(out, func(a, b View) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
@@ -115,9 +139,9 @@ func (e *Engine) List() []View {
 
 // Get returns one Canary's view.
 func (e *Engine) Get(key store.Key) (View, bool) {
-	e.viewMu.RLock()
-	defer e.viewMu.RUnlock()
-	v, ok := e.views[key.String()]
+	e.views.mu.RLock()
+	defer e.views.mu.RUnlock()
+	v, ok := e.views.m[key.String()]
 	return v, ok
 }
 

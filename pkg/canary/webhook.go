@@ -25,100 +25,43 @@ type WebhookPayload struct {
 	Metadata  map[string]string    `json:"metadata,omitempty"`
 }
 
-// gate is one gating webhook call for one step.
-type gate struct {
-	done bool
-	ok   bool
-	msg  string
-}
-
+// gateResult is a gating webhook's answer, on its way to the loop.
 type gateResult struct {
-	id  string
-	key string
-	// gate is the gate the call was made for: keys repeat (a new release,
-	// a resumed step, a reset on leadership), answers must not.
-	gate *gate
+	id   string // the rollout's
+	call *gateCall
 	ok   bool
 	msg  string
-	step int32
 }
 
-// gatesPass says whether every webhook of a gating type answered 2xx for
-// the current step. It starts calls not made yet (off the loop: a slow
-// hook holds only its own rollout) and retries failed ones at the next
-// check.
-func (e *Engine) gatesPass(r *rollout, typ v1alpha1.WebhookType, now time.Time) (bool, string) {
-	pass, why := true, ""
-	for _, h := range r.obj.Spec.Webhooks {
-		if h.Type != typ {
-			continue
-		}
-		key := fmt.Sprintf("%s/%d/%s", typ, r.status.Step, h.Name)
-		g := r.gates[key]
-		switch {
-		case g == nil:
-			g = &gate{}
-			r.gates[key] = g
-			id, step := r.id, r.status.Step
-			e.call(r, h, WebhookPayload{Reason: string(typ) + " gate"}, func(ok bool, msg string) {
-				select {
-				case e.gates <- gateResult{id: id, key: key, gate: g, ok: ok, msg: msg, step: step}:
-				case <-e.stopped:
-				}
-			})
-			pass, why = false, fmt.Sprintf("waiting for %s webhook %s", typ, h.Name)
-		case !g.done:
-			pass, why = false, fmt.Sprintf("waiting for %s webhook %s", typ, h.Name)
-		case !g.ok:
-			delete(r.gates, key) // ask again next check
-			pass, why = false, fmt.Sprintf("held by %s webhook %s: %s", typ, h.Name, g.msg)
-		}
-	}
-	_ = now
-	return pass, why
-}
-
-// gateDone records a gating answer and re-runs the rollout's check.
-func (e *Engine) gateDone(ctx context.Context, res gateResult) {
-	r := e.rollouts[res.id]
-	if r == nil {
+// callHook carries out a callHook effect: the call runs in a goroutine
+// with the hook's timeout; a gate's answer goes back to the loop, a
+// notification's failure is logged.
+func (e *Engine) callHook(r *rollout, f callHook) {
+	p, h := f.payload, f.hook
+	p.Name, p.Namespace, p.Type, p.Metadata = r.key.Name, r.key.Namespace, h.Type, h.Metadata
+	if f.gate == nil {
+		id := r.id
+		post(e.cfg.HTTPClient, h, p, func(ok bool, msg string) {
+			if !ok {
+				e.log.Warn("canary webhook failed", "canary", id, "webhook", h.Name, "type", h.Type, "answer", msg)
+			}
+		})
 		return
 	}
-	g := r.gates[res.key]
-	if g == nil || g != res.gate || res.step != r.status.Step {
-		return // an answer to a call of an earlier gate with the same key
-	}
-	g.done, g.ok, g.msg = true, res.ok, res.msg
-	if !res.ok {
-		e.log.Info("canary held by webhook", "canary", r.id, "gate", res.key, "answer", res.msg)
-	}
-	if r.nextCheck.IsZero() {
-		return
-	}
-	e.step(ctx, r, e.cfg.Now())
-}
-
-// notify fires the non-gating webhooks of typ; their answers are logged.
-func (e *Engine) notify(r *rollout, typ v1alpha1.WebhookType, reason string) {
-	for _, h := range r.obj.Spec.Webhooks {
-		if h.Type == typ {
-			e.call(r, h, WebhookPayload{Reason: reason}, func(ok bool, msg string) {
-				if !ok {
-					e.log.Warn("canary webhook failed", "canary", r.id, "webhook", h.Name, "type", typ, "answer", msg)
-				}
-			})
+	res := gateResult{id: r.id, call: f.gate}
+	post(e.cfg.HTTPClient, h, p, func(ok bool, msg string) {
+		res.ok, res.msg = ok, msg
+		select {
+		case e.gates <- res:
+		case <-e.stopped:
 		}
-	}
+	})
 }
 
-// call POSTs the payload with the hook's timeout in a goroutine.
-func (e *Engine) call(r *rollout, h v1alpha1.CanaryWebhook, p WebhookPayload, done func(ok bool, msg string)) {
-	p.Name, p.Namespace, p.Type = r.key.Name, r.key.Namespace, h.Type
-	p.Phase, p.Release, p.Step, p.Weight = r.status.Phase, r.status.Release, r.status.Step, r.status.Weight
-	p.Metadata = h.Metadata
+// post POSTs the payload with the hook's timeout in a goroutine.
+func post(client *http.Client, h v1alpha1.CanaryWebhook, p WebhookPayload, done func(ok bool, msg string)) {
 	body, _ := json.Marshal(p)
 	timeout := h.Timeout.Get(10 * time.Second)
-	client := e.cfg.HTTPClient
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()

@@ -1,0 +1,391 @@
+package canary
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+)
+
+// The machine's phases: how a release starts, walks its steps, and ends.
+
+// restore resumes a saved rollout of the same release or starts a new one.
+func (m *machine) restore(ev restored) {
+	m.s = state{plan: ev.plan}
+	if !resumable(ev.saved, ev.plan) {
+		m.begin(ev.at, "new release "+ev.plan.release, ev.releases)
+		return
+	}
+	s := &m.s
+	if len(ev.releases) > 0 {
+		s.release = ev.releases[len(ev.releases)-1]
+	}
+	s.status = *ev.saved
+	s.stepStart = ev.at
+	if ev.saved.StepStartTime != nil {
+		s.stepStart = ev.saved.StepStartTime.Time
+	}
+	for _, d := range ev.saved.History {
+		s.decisions = append(s.decisions, DecisionView{CanaryDecision: d, At: d.Time.Time})
+	}
+	if s.release.Release != s.status.Release {
+		s.release = Release{}
+	}
+	// The window restarts at the takeover (the runner took the marks then,
+	// or leaves them to windowMarked while the step settles): what the step
+	// did before is not known here. The step start is kept for
+	// maxStepDuration and the step's pause.
+	s.marks, s.marked = ev.marks, ev.marked
+	switch s.status.Phase {
+	case v1alpha1.PhasePending, v1alpha1.PhaseMirroring, v1alpha1.PhaseProgressing, v1alpha1.PhasePromoting:
+		s.nextCheck = ev.at.Add(s.plan.interval)
+	}
+	m.emit(logInfo{msg: "canary resumed", args: []any{"phase", s.status.Phase, "step", s.status.Step, "weight", s.status.Weight, "stepStart", s.stepStart}},
+		m.routes(), publishView{})
+}
+
+// specChange follows a changed spec: a new canary upstream is a new
+// release; a running rollout past the last of fewer steps takes the last.
+func (m *machine) specChange(ev specChanged) {
+	old := m.s.plan
+	m.s.plan = ev.plan
+	if ev.plan.release != old.release {
+		m.begin(ev.at, "new release "+ev.plan.release+" (spec.canary changed)", ev.releases)
+	} else if !terminal(m.s.status.Phase) && m.s.status.Step >= int32(len(ev.plan.weights)) {
+		m.enterStep(ev.at, int32(len(ev.plan.weights)-1), "steps changed")
+	}
+	m.emit(publishView{})
+}
+
+// begin starts a release numbered after releases, the Canary's release
+// log: the canary gets nothing until the pre-rollout gates pass.
+func (m *machine) begin(at time.Time, why string, releases []Release) {
+	s, p := &m.s, m.s.plan
+	number := 1
+	if len(releases) > 0 {
+		number = releases[len(releases)-1].Number + 1
+	}
+	s.release = Release{Number: number, Release: p.release, Spec: *p.obj.Spec.DeepCopy(), Started: at, Decisions: []v1alpha1.CanaryDecision{}}
+	s.status = v1alpha1.CanaryStatus{Phase: v1alpha1.PhasePending, Release: p.release, Step: 0, Weight: 0,
+		StepStartTime: ptrTime(at), ObservedGeneration: p.obj.Generation}
+	s.stepStart, s.marked, s.live, s.message = at, false, nil, ""
+	s.decisions = nil
+	m.resetGates()
+	s.nextCheck = at
+	m.decide(at, "Started", why, nil)
+	m.emit(m.routes(), persistStatus{s.status}, publishView{})
+}
+
+func ptrTime(t time.Time) *metav1.Time { mt := metav1.NewTime(t); return &mt }
+
+// enterStep sets step i's weight: one store write, one RDS push.
+func (m *machine) enterStep(at time.Time, i int32, why string) {
+	s := &m.s
+	s.status.Phase = v1alpha1.PhaseProgressing
+	s.status.Step, s.status.Weight = i, s.plan.weights[i]
+	m.beginWindow(at)
+	m.emit(m.routes())
+	m.decide(at, "Advanced", fmt.Sprintf("step %d: canary weight %d%% (%s)", i, s.plan.weights[i], why), nil)
+	m.emit(persistStatus{s.status}, publishView{})
+}
+
+// enterMirror starts the shadow phase: live traffic stays on the stable,
+// a copy goes to the canary.
+func (m *machine) enterMirror(at time.Time) {
+	s := &m.s
+	s.status.Phase = v1alpha1.PhaseMirroring
+	s.status.Step, s.status.Weight = -1, 0
+	m.beginWindow(at)
+	m.emit(m.routes())
+	mi := s.plan.obj.Spec.Mirror
+	m.decide(at, "Mirroring", fmt.Sprintf("mirroring %.4g%% of requests to the canary for %s", mi.Percentage, mi.Duration), nil)
+	m.emit(persistStatus{s.status}, publishView{})
+}
+
+// beginWindow starts a step's counting: the window begins once the new
+// weights have settled (see DefaultSettle).
+func (m *machine) beginWindow(at time.Time) {
+	s := &m.s
+	s.stepStart = at
+	s.status.StepStartTime = ptrTime(at)
+	s.status.FailedChecks = 0
+	s.marked, s.live, s.message = false, nil, ""
+	m.resetGates()
+	s.nextCheck = at.Add(s.plan.settle)
+}
+
+// check advances the machine at a due check.
+func (m *machine) check(ev checkDue) {
+	s := &m.s
+	s.nextCheck = ev.at.Add(s.plan.interval)
+	if s.plan.obj.Spec.Suspend {
+		s.message = "suspended (spec.suspend)"
+		m.emit(publishView{})
+		return
+	}
+	switch s.status.Phase {
+	case v1alpha1.PhasePending:
+		if ok, why := m.gatesPass(v1alpha1.WebhookPreRollout); !ok {
+			s.message = why
+			break
+		}
+		if mi := s.plan.obj.Spec.Mirror; mi != nil && mi.Percentage > 0 {
+			m.enterMirror(ev.at)
+		} else {
+			m.enterStep(ev.at, 0, "pre-rollout checks passed")
+		}
+		return
+	case v1alpha1.PhaseMirroring:
+		m.checkMirror(ev)
+		return
+	case v1alpha1.PhaseProgressing:
+		m.checkStep(ev)
+		return
+	case v1alpha1.PhasePromoting:
+		if ok, why := m.gatesPass(v1alpha1.WebhookConfirmPromotion); !ok {
+			s.message = why
+			break
+		}
+		m.succeed(ev.at, "promotion confirmed")
+		return
+	default:
+		s.nextCheck = time.Time{} // Paused and terminal phases wait for an operator
+	}
+	m.emit(publishView{})
+}
+
+// measured says whether the check carries a judgement of the window;
+// without one (the window has no baseline yet) the check only
+// reschedules. A measurement that failed says why in the message.
+func (m *machine) measured(ev checkDue) bool {
+	if ev.err != nil {
+		m.s.message = "cannot measure: " + ev.err.Error()
+		m.emit(publishView{})
+		return false
+	}
+	return ev.verdict != nil
+}
+
+// checkMirror judges the shadow cluster; at the end of the phase the
+// canary takes its first step.
+func (m *machine) checkMirror(ev checkDue) {
+	if !m.measured(ev) {
+		return
+	}
+	s, v, at := &m.s, ev.verdict, ev.at
+	s.live, s.liveAt = v, at
+	if v.Result == Fail && v.Hard {
+		m.rollback(at, v1alpha1.PhaseRolledBack, "mirror: "+v.Reason, v)
+		return
+	}
+	if at.Sub(s.stepStart) < s.plan.obj.Spec.Mirror.Duration.Get(0) {
+		m.emit(publishView{})
+		return
+	}
+	switch v.Result {
+	case Fail:
+		m.rollback(at, v1alpha1.PhaseRolledBack, "mirror: "+v.Reason, v)
+	case Insufficient:
+		// Shadow traffic is not live traffic: too little of it (gRPC
+		// clients do not mirror) is recorded, and the first step judges.
+		m.decide(at, string(Insufficient), "mirror phase ended without enough shadow traffic to judge: "+v.Reason, v)
+		m.enterStep(at, 0, "mirror phase over")
+	default:
+		m.decide(at, string(Pass), "mirror "+v.Reason, v)
+		m.enterStep(at, 0, "mirror phase passed")
+	}
+}
+
+// checkStep is the interval check of a live step.
+func (m *machine) checkStep(ev checkDue) {
+	if !m.measured(ev) {
+		return
+	}
+	s, v, at := &m.s, ev.verdict, ev.at
+	s.live, s.liveAt, s.message = v, at, ""
+	elapsed := at.Sub(s.stepStart)
+	switch v.Result {
+	case Insufficient:
+		if elapsed < s.plan.maxStep {
+			m.record(at, "Extended", "step extended: "+v.Reason, v)
+			break
+		}
+		why := fmt.Sprintf("step %d never saw enough traffic in %v (maxStepDuration): %s", s.status.Step, s.plan.maxStep, v.Reason)
+		if s.plan.obj.Spec.Analysis.OnInsufficientTraffic == v1alpha1.InsufficientTrafficFail {
+			m.rollback(at, v1alpha1.PhaseFailed, why, v)
+			return
+		}
+		m.pause(at, why, v)
+		return
+	case Fail:
+		s.status.FailedChecks++
+		limit := int32(2)
+		if fl := s.plan.obj.Spec.Analysis.FailureLimit; fl != nil {
+			limit = *fl
+		}
+		why := fmt.Sprintf("check failed (%d of %d): %s", s.status.FailedChecks, limit, v.Reason)
+		if v.Hard || s.status.FailedChecks >= limit {
+			m.rollback(at, v1alpha1.PhaseRolledBack, why, v)
+			return
+		}
+		m.decide(at, string(Fail), why, v)
+		m.emit(persistStatus{s.status})
+	case Pass:
+		s.status.FailedChecks = 0
+		if pause := s.stepPause(); elapsed < pause {
+			s.message = fmt.Sprintf("passing; holding the step for its pause of %v", pause)
+			break
+		}
+		if ok, why := m.gatesPass(v1alpha1.WebhookStep); !ok {
+			s.message = why
+			break
+		}
+		m.decide(at, string(Pass), v.Reason, v)
+		m.advance(at)
+		return
+	}
+	m.emit(publishView{})
+}
+
+// breach rolls a judging rollout back on a report over a hard limit.
+func (m *machine) breach(ev breached) {
+	s := &m.s
+	if !s.judging() || !s.marked || ev.verdict == nil || !ev.verdict.Hard {
+		return
+	}
+	s.live, s.liveAt = ev.verdict, ev.at
+	m.rollback(ev.at, v1alpha1.PhaseRolledBack, "hard limit crossed: "+ev.verdict.Reason, ev.verdict)
+}
+
+// record adds a decision only when the verdict differs from the step's
+// previous one, so that a long step does not flood the history.
+func (m *machine) record(at time.Time, verdict, reason string, v *Verdict) {
+	s := &m.s
+	if n := len(s.status.History); n > 0 {
+		last := s.status.History[n-1]
+		if last.Verdict == verdict && last.Step == s.status.Step {
+			return
+		}
+	}
+	m.decide(at, verdict, reason, v)
+	m.emit(persistStatus{s.status})
+}
+
+func (s *state) stepPause() time.Duration {
+	if steps := s.plan.obj.Spec.Steps; int(s.status.Step) < len(steps) && s.status.Step >= 0 {
+		return steps[s.status.Step].Pause.Get(0)
+	}
+	return 0
+}
+
+// advance moves to the next step, or to promotion after the last.
+func (m *machine) advance(at time.Time) {
+	s := &m.s
+	next := s.status.Step + 1
+	if int(next) < len(s.plan.weights) {
+		m.enterStep(at, next, fmt.Sprintf("step %d passed", s.status.Step))
+		return
+	}
+	s.status.Phase = v1alpha1.PhasePromoting
+	m.resetGates()
+	m.decide(at, "Promoting", "every step passed", nil)
+	m.emit(persistStatus{s.status})
+	m.check(checkDue{at: at})
+}
+
+// succeed gives the canary all traffic and ends the release.
+func (m *machine) succeed(at time.Time, why string) {
+	s := &m.s
+	s.status.Phase, s.status.Weight = v1alpha1.PhaseSucceeded, 100
+	s.nextCheck, s.message = time.Time{}, ""
+	m.emit(m.routes())
+	m.decide(at, "Succeeded", why, s.live)
+	m.end(at)
+	m.notify(v1alpha1.WebhookPostRollout, why)
+}
+
+// rollback sets the stable to 100, drops the mirror, records why and
+// notifies the rollback webhooks. phase is RolledBack or Failed.
+func (m *machine) rollback(at time.Time, phase v1alpha1.CanaryPhase, why string, v *Verdict) {
+	s := &m.s
+	s.status.Phase, s.status.Weight = phase, 0
+	s.nextCheck, s.message = time.Time{}, ""
+	m.emit(m.routes())
+	m.decide(at, string(phase), why, v)
+	m.end(at)
+	m.notify(v1alpha1.WebhookRollback, why)
+}
+
+// pause holds the current weights until an operator resumes.
+func (m *machine) pause(at time.Time, why string, v *Verdict) {
+	s := &m.s
+	s.status.Phase = v1alpha1.PhasePaused
+	s.nextCheck = time.Time{}
+	m.emit(m.routes())
+	m.decide(at, "Paused", why, v)
+	m.emit(persistStatus{s.status}, publishView{})
+}
+
+// end closes the release with the phase as its outcome.
+func (m *machine) end(at time.Time) {
+	s := &m.s
+	t := at
+	s.release.Ended, s.release.Outcome = &t, s.status.Phase
+	m.emit(saveRelease{s.release}, persistStatus{s.status}, publishView{})
+}
+
+// decide records a decision with the verdict's numbers, in the status
+// history, the release log and the event webhooks.
+func (m *machine) decide(at time.Time, verdict, reason string, v *Verdict) {
+	s := &m.s
+	d := v1alpha1.CanaryDecision{Time: metav1.NewTime(at), Step: s.status.Step, Weight: s.status.Weight, Verdict: verdict, Reason: reason}
+	if v != nil {
+		d.CanaryRequests, d.CanaryErrors = int64(v.Canary.Requests), int64(v.Canary.Errors)
+		d.StableRequests, d.StableErrors = int64(v.Stable.Requests), int64(v.Stable.Errors)
+		d.CanaryErrorRate = fmt.Sprintf("%.2f", v.Canary.ErrorRate())
+		d.StableErrorRate = fmt.Sprintf("%.2f", v.Stable.ErrorRate())
+		if v.Canary.HasP99 {
+			d.CanaryP99 = v.Canary.P99.Round(time.Microsecond).String()
+		}
+		if v.Stable.HasP99 {
+			d.StableP99 = v.Stable.P99.Round(time.Microsecond).String()
+		}
+	}
+	m.ownDecisions()
+	s.status.History = append(s.status.History, d)
+	if n := len(s.status.History); n > maxStatusHistory {
+		s.status.History = s.status.History[n-maxStatusHistory:]
+	}
+	s.decisions = append(s.decisions, DecisionView{CanaryDecision: d, At: at, Judgement: v})
+	if n := len(s.decisions); n > maxStatusHistory {
+		s.decisions = s.decisions[n-maxStatusHistory:]
+	}
+	s.release.Decisions = append(s.release.Decisions, d)
+	if n := len(s.release.Decisions); n > maxReleaseDecision {
+		s.release.Decisions = s.release.Decisions[n-maxReleaseDecision:]
+	}
+	m.emit(saveRelease{s.release},
+		logInfo{msg: "canary decision", args: []any{"phase", s.status.Phase, "step", d.Step, "weight", d.Weight, "verdict", verdict, "reason", reason}})
+	m.notify(v1alpha1.WebhookEvent, reason)
+}
+
+// routes is what the store serves for the current phase: the weights and
+// the mirror.
+func (m *machine) routes() publishRoutes {
+	s, p := &m.s, m.s.plan
+	w := uint32(s.status.Weight)
+	switch s.status.Phase {
+	case v1alpha1.PhaseSucceeded:
+		w = 100
+	case v1alpha1.PhaseRolledBack, v1alpha1.PhaseFailed, v1alpha1.PhasePending, v1alpha1.PhaseMirroring:
+		w = 0
+	}
+	r := publishRoutes{status: s.status, weights: map[string]uint32{
+		p.stableT.Namespace + "/" + p.stableT.Upstream: 100 - w, p.canaryT.Namespace + "/" + p.canaryT.Upstream: w}}
+	if s.status.Phase == v1alpha1.PhaseMirroring && p.obj.Spec.Mirror != nil {
+		r.mirror = &v1alpha1.Mirror{Upstream: v1alpha1.ResourceRef{Name: p.canaryT.Upstream, Namespace: p.canaryT.Namespace}, Percentage: p.obj.Spec.Mirror.Percentage}
+	}
+	return r
+}

@@ -1,0 +1,199 @@
+package canary
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/metrics"
+	"github.com/serin-dev/serin/pkg/store"
+)
+
+// Following the store: which Canaries the engine runs, and what a
+// follower serves.
+
+// sync adopts new Canaries, follows changed ones and forgets deleted ones.
+func (e *Engine) sync(ctx context.Context, now time.Time) {
+	txn := e.cfg.Store.Read()
+	seen := make(map[string]bool, len(e.rollouts))
+	for _, c := range txn.Canaries() {
+		key := store.Key{Namespace: c.Namespace, Name: c.Name}
+		if key.Namespace == "" {
+			key.Namespace = v1alpha1.DefaultNamespace
+		}
+		id := key.String()
+		seen[id] = true
+		r := e.rollouts[id]
+		if r != nil && r.src == c {
+			continue
+		}
+		if errs := c.DeepCopy().Validate(); len(errs) > 0 {
+			// The translator reports it; a running rollout keeps going
+			// on the last valid spec.
+			continue
+		}
+		if r == nil {
+			if at, ok := e.retryAt[id]; ok && now.Before(at) {
+				continue
+			}
+			r = &rollout{key: key, id: id, src: c}
+			if err := e.adopt(ctx, r, now); err != nil {
+				e.retryLater(id, now, err)
+				continue
+			}
+			delete(e.retryAt, id)
+			e.rollouts[id] = r
+			e.byCluster.set(r, true)
+			continue
+		}
+		ev := specChanged{at: now, plan: newPlan(c, e.cfg.Settle)}
+		if ev.plan.release != r.st.plan.release {
+			// A new release is never numbered without the previous ones.
+			list, err := e.cfg.Releases.Releases(r.key)
+			if err != nil {
+				// The old release is over either way; its state stays
+				// served until the new one can start (adopt, next sync).
+				e.byCluster.set(r, false)
+				delete(e.rollouts, id)
+				e.retryLater(id, now, fmt.Errorf("read the release history of %s: %w", r.id, err))
+				continue
+			}
+			ev.releases = list
+		}
+		e.byCluster.set(r, false)
+		r.src = c
+		e.feed(ctx, r, ev)
+		e.byCluster.set(r, true)
+	}
+	for id, r := range e.rollouts {
+		if !seen[id] {
+			e.forget(ctx, r)
+		}
+	}
+	for id := range e.retryAt {
+		if !seen[id] {
+			delete(e.retryAt, id)
+		}
+	}
+	e.dropDeleted(seen)
+}
+
+// canaryID is the id of a Canary's rollout and store state.
+func canaryID(c *v1alpha1.Canary) string {
+	key := store.Key{Namespace: c.Namespace, Name: c.Name}
+	if key.Namespace == "" {
+		key.Namespace = v1alpha1.DefaultNamespace
+	}
+	return key.String()
+}
+
+// dropDeleted removes the store state (the override the translator
+// applies) and the view of every Canary not in live. forget does it for
+// the rollouts this engine runs; this catches the rest: Canaries deleted
+// while this replica followed (follow only writes) or before it led (a
+// new leader starts with no rollouts), whose split would otherwise be
+// served forever.
+func (e *Engine) dropDeleted(live map[string]bool) {
+	var gone []store.Key
+	for _, st := range e.cfg.Store.Read().CanaryStates() {
+		if !live[st.ID] {
+			ns, name, _ := strings.Cut(st.ID, "/")
+			gone = append(gone, store.Key{Namespace: ns, Name: name})
+		}
+	}
+	if len(gone) > 0 {
+		err := e.cfg.Store.Update(func(tx *store.WriteTxn) error {
+			for _, k := range gone {
+				if err := tx.DeleteCanaryState(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			e.log.Error("delete the canary state of deleted Canaries", "canaries", gone, "err", err)
+		} else {
+			e.log.Info("deleted Canaries: the groups' own weights apply again", "canaries", gone)
+		}
+	}
+	e.views.prune(live)
+}
+
+// loadRetry is how long a Canary whose saved status or release history
+// could not be read waits before the next attempt.
+const loadRetry = time.Second
+
+// retryLater leaves a Canary unmanaged until loadRetry has passed: the
+// store keeps whatever it serves (what this replica mirrored as a
+// follower, or nothing) and the saved status is not touched.
+func (e *Engine) retryLater(id string, now time.Time, err error) {
+	e.log.Error("cannot read the saved canary status or release history; keeping the served state and retrying", "canary", id, "retry", loadRetry, "err", err)
+	e.retryAt[id] = now.Add(loadRetry)
+}
+
+// adopt resumes a saved rollout of the same release or starts a new one.
+// When the saved status or the release history cannot be read it changes
+// nothing and returns the error: starting over would drop a live rollout
+// to 0% and overwrite its saved status.
+func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) error {
+	ev := restored{at: now, plan: newPlan(r.src, e.cfg.Settle)}
+	var err error
+	if ev.saved, err = e.cfg.Status.Load(ctx, r.key); err != nil {
+		return fmt.Errorf("load the saved status: %w", err)
+	}
+	if ev.releases, err = e.cfg.Releases.Releases(r.key); err != nil {
+		return fmt.Errorf("read the release history: %w", err)
+	}
+	if resumable(ev.saved, ev.plan) {
+		r.lastSaved = encode(ev.saved)
+		// The window restarts at the takeover. This replica's providers
+		// have been ingesting reports all along (LRS is attached whether
+		// or not it leads), so their totals hold earlier steps, earlier
+		// releases and stable traffic from long before: a mark without a
+		// baseline would judge the step on all of it. A step entered less
+		// than Settle ago is marked once it has settled, as usual.
+		start := now
+		if ev.saved.StepStartTime != nil {
+			start = ev.saved.StepStartTime.Time
+		}
+		if p := e.meter.provider(ev.plan); p == nil {
+			// measure says the provider is missing.
+			ev.marks, ev.marked = [2]metrics.Mark{{Time: now}, {Time: now}}, true
+		} else if !now.Before(start.Add(e.cfg.Settle)) {
+			ev.marks, ev.marked = e.meter.marks(p, ev.plan, now), true
+		}
+	}
+	e.feed(ctx, r, ev)
+	return nil
+}
+
+// forget drops a deleted Canary: its override goes, the group's spec
+// weights apply again.
+func (e *Engine) forget(ctx context.Context, r *rollout) {
+	e.byCluster.set(r, false)
+	delete(e.rollouts, r.id)
+	e.feed(ctx, r, deleted{})
+}
+
+// follow mirrors the leader's status into this instance's store so that
+// every replica serves the same weights. It reads the status the Canary
+// objects carry (Kubernetes: the status subresource, through the
+// informers), not the StatusStore, so that followers cost the API server
+// nothing.
+func (e *Engine) follow(ctx context.Context, _ time.Time) {
+	txn := e.cfg.Store.Read()
+	live := map[string]bool{}
+	for _, c := range txn.Canaries() {
+		live[canaryID(c)] = true
+		st := c.Status
+		if st.Phase == "" || st.Release != releaseID(c) {
+			continue
+		}
+		key := store.Key{Namespace: c.Namespace, Name: c.Name}
+		r := &rollout{key: key, id: key.String(), src: c}
+		e.feed(ctx, r, mirrored{plan: newPlan(c, e.cfg.Settle), status: &st})
+	}
+	e.dropDeleted(live)
+}
