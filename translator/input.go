@@ -63,7 +63,7 @@ type Options struct {
 }
 
 // InputFrom reads a consistent store view into an Input. Canary states
-// become overrides of their group's weights and mirror; when two canaries
+// (the engine keeps one only while it drives a group) become overrides of their group's weights and mirror; when two canaries
 // drive one group, the first by namespace/name wins. Endpoints discovered
 // for kube Upstreams (by the Kubernetes source) come from the store's
 // endpoints table.
@@ -82,9 +82,6 @@ func InputFrom(t *store.ReadTxn) *Input {
 		}
 	}
 	for _, st := range t.CanaryStates() {
-		if !st.Active {
-			continue
-		}
 		group := ident.MustParseKey(st.GroupID)
 		if in.Overrides == nil {
 			in.Overrides = make(map[ident.Key]GroupOverride)

@@ -166,11 +166,8 @@ func TestInputFrom(t *testing.T) {
 	}
 	mirror := &v1alpha1.Mirror{Upstream: v1alpha1.ResourceRef{Name: "v2"}, Percentage: 5}
 	err = st.Update(func(tx *store.WriteTxn) error {
-		if err := tx.PutCanaryState(&store.CanaryState{ID: "default/c1", GroupID: "default/g", Active: true,
-			Weights: map[string]uint32{"default/v1": 50, "default/v2": 50}, Mirror: mirror}); err != nil {
-			return err
-		}
-		return tx.PutCanaryState(&store.CanaryState{ID: "default/c0", GroupID: "default/other", Active: false})
+		return tx.PutCanaryState(&store.CanaryState{ID: "default/c1", GroupID: "default/g",
+			Weights: map[string]uint32{"default/v1": 50, "default/v2": 50}, Mirror: mirror})
 	})
 	if err != nil {
 		t.Fatal(err)

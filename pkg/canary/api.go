@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // Router is what the admin API offers (admin.Handler): read endpoints and
@@ -77,8 +77,8 @@ func (e *Engine) Register(rt Router) {
 	}
 }
 
-func keyOf(r *http.Request) store.Key {
-	return store.Key{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
+func keyOf(r *http.Request) ident.Key {
+	return ident.Key{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/metrics"
 	"github.com/serin-dev/serin/pkg/store"
 )
@@ -116,11 +117,11 @@ func (f *fixture) traffic(name string, canaryN, canaryErr, stableN, stableErr ui
 
 func (f *fixture) due() { f.e.due(context.Background(), f.clk.Now()) }
 func (f *fixture) view(name string) View {
-	v, _ := f.e.Get(store.Key{Namespace: "default", Name: name})
+	v, _ := f.e.Get(ident.Key{Namespace: "default", Name: name})
 	return v
 }
 func (f *fixture) weights(name string) map[string]uint32 {
-	st, ok := f.st.Read().CanaryState(store.Key{Namespace: "default", Name: name})
+	st, ok := f.st.Read().CanaryState(ident.Key{Namespace: "default", Name: name})
 	if !ok {
 		f.t.Fatalf("no canary state for %s", name)
 	}
@@ -155,7 +156,7 @@ func TestHealthyReleaseWalksEveryStep(t *testing.T) {
 	if w := f.weights("app"); w["default/app-v2"] != 100 {
 		t.Fatalf("succeeded weights %v", w)
 	}
-	hist, _ := f.e.History(store.Key{Namespace: "default", Name: "app"})
+	hist, _ := f.e.History(ident.Key{Namespace: "default", Name: "app"})
 	if len(hist) != 1 || hist[0].Outcome != v1alpha1.PhaseSucceeded || len(hist[0].Decisions) < 6 {
 		t.Fatalf("release history %+v", hist)
 	}
@@ -222,7 +223,7 @@ func TestLowTrafficExtendsThenPauses(t *testing.T) {
 	// Resume: a fresh window for the same step.
 	ctx := context.Background()
 	go f.e.Run(ctx)
-	if _, err := f.e.Do(ctx, store.Key{Namespace: "default", Name: "app"}, OpResume, false, "test"); err != nil {
+	if _, err := f.e.Do(ctx, ident.Key{Namespace: "default", Name: "app"}, OpResume, false, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if v := f.view("app"); v.Phase != v1alpha1.PhaseProgressing || v.Step != 0 {
@@ -265,7 +266,7 @@ func TestRestartResumesTheStep(t *testing.T) {
 	if v := f.view("app"); v.Phase != v1alpha1.PhasePending || v.Release != "default/app-v3" {
 		t.Fatalf("new release: %s %s", v.Phase, v.Release)
 	}
-	hist, _ := fs.Releases(store.Key{Namespace: "default", Name: "app"})
+	hist, _ := fs.Releases(ident.Key{Namespace: "default", Name: "app"})
 	if len(hist) != 2 || hist[1].Number != 2 {
 		t.Fatalf("history has %d releases", len(hist))
 	}
@@ -276,7 +277,7 @@ func TestManualOperations(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go f.e.Run(ctx)
-	k := store.Key{Namespace: "default", Name: "app"}
+	k := ident.Key{Namespace: "default", Name: "app"}
 	do := func(o Operation, full bool) View {
 		v, err := f.e.Do(ctx, k, o, full, "test")
 		if err != nil {
@@ -305,7 +306,7 @@ func TestManualOperations(t *testing.T) {
 	if v := do(OpPromote, true); v.Phase != v1alpha1.PhaseSucceeded || f.weights("app")["default/app-v2"] != 100 {
 		t.Fatalf("full promote: %s", v.Phase)
 	}
-	if _, err := f.e.Do(ctx, store.Key{Namespace: "default", Name: "nope"}, OpPause, false, ""); err == nil {
+	if _, err := f.e.Do(ctx, ident.Key{Namespace: "default", Name: "nope"}, OpPause, false, ""); err == nil {
 		t.Fatal("unknown canary must fail")
 	}
 }
@@ -349,7 +350,7 @@ func TestWebhookGatesHoldTheRollout(t *testing.T) {
 	mu.Unlock()
 	f.clk.Add(2 * time.Second)
 	wait("the gate to open", func() bool { return f.view("app").Phase == v1alpha1.PhaseProgressing })
-	if _, err := f.e.Do(ctx, store.Key{Namespace: "default", Name: "app"}, OpAbort, false, ""); err != nil {
+	if _, err := f.e.Do(ctx, ident.Key{Namespace: "default", Name: "app"}, OpAbort, false, ""); err != nil {
 		t.Fatal(err)
 	}
 	wait("the rollback webhook", func() bool {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/metrics"
 	"github.com/serin-dev/serin/pkg/store"
 )
@@ -75,7 +76,7 @@ func TestGateAnswerAfterLosingTheLeaseIsDropped(t *testing.T) {
 	before := calls.Load()
 	unblock()
 	time.Sleep(200 * time.Millisecond)
-	st, ok := f.st.Read().CanaryState(store.Key{Namespace: "default", Name: "app"})
+	st, ok := f.st.Read().CanaryState(ident.Key{Namespace: "default", Name: "app"})
 	if !ok || st.Status.Phase != v1alpha1.PhasePending || st.Weights["default/app-v2"] != 0 {
 		t.Fatalf("a follower acted on a gate answer: %+v", st)
 	}

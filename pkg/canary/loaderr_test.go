@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // flaky fails Load and Releases while told to.
@@ -26,7 +26,7 @@ func (f *flaky) set(load, rel bool) {
 	f.mu.Unlock()
 }
 
-func (f *flaky) Load(ctx context.Context, k store.Key) (*v1alpha1.CanaryStatus, error) {
+func (f *flaky) Load(ctx context.Context, k ident.Key) (*v1alpha1.CanaryStatus, error) {
 	f.mu.Lock()
 	fail := f.failLoad
 	f.mu.Unlock()
@@ -36,7 +36,7 @@ func (f *flaky) Load(ctx context.Context, k store.Key) (*v1alpha1.CanaryStatus, 
 	return f.MemoryStore.Load(ctx, k)
 }
 
-func (f *flaky) Releases(k store.Key) ([]Release, error) {
+func (f *flaky) Releases(k ident.Key) ([]Release, error) {
 	f.mu.Lock()
 	fail := f.failRelease
 	f.mu.Unlock()
@@ -56,7 +56,7 @@ func TestLoadErrorDoesNotRestartTheRollout(t *testing.T) {
 		f.traffic("app", 30, 0, 300, 0, 500*time.Millisecond)
 		f.due()
 	}
-	k := store.Key{Namespace: "default", Name: "app"}
+	k := ident.Key{Namespace: "default", Name: "app"}
 	saved, _ := fl.MemoryStore.Load(context.Background(), k)
 	f.clk.Add(3 * time.Second)
 
@@ -97,7 +97,7 @@ func TestReleasesErrorDoesNotNumberARelease(t *testing.T) {
 	f.put(testCanary("app", func(c *v1alpha1.Canary) { c.Spec.Canary.Name = "app-v3"; c.Generation = 2 }))
 	fl.set(false, true)
 	f.e.sync(context.Background(), f.clk.Now())
-	k := store.Key{Namespace: "default", Name: "app"}
+	k := ident.Key{Namespace: "default", Name: "app"}
 	for _, r := range mustReleases(t, fl, k) {
 		if r.Release == "default/app-v3" {
 			t.Fatalf("release %d started while the log could not be read", r.Number)
@@ -134,7 +134,7 @@ func TestReleasesErrorDoesNotNumberARelease(t *testing.T) {
 	}
 }
 
-func mustReleases(t *testing.T, l ReleaseLog, k store.Key) []Release {
+func mustReleases(t *testing.T, l ReleaseLog, k ident.Key) []Release {
 	t.Helper()
 	if fl, ok := l.(*flaky); ok {
 		l = fl.MemoryStore

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // Operation is a manual action on a Canary.
@@ -33,7 +33,7 @@ var (
 )
 
 type op struct {
-	key   store.Key
+	key   ident.Key
 	what  Operation
 	full  bool
 	who   string
@@ -47,7 +47,7 @@ type opReply struct {
 
 // Do applies a manual operation on the engine's loop. who is recorded in
 // the decision (e.g. the admin client's address).
-func (e *Engine) Do(ctx context.Context, key store.Key, what Operation, full bool, who string) (View, error) {
+func (e *Engine) Do(ctx context.Context, key ident.Key, what Operation, full bool, who string) (View, error) {
 	o := op{key: key, what: what, full: full, who: who, reply: make(chan opReply, 1)}
 	select {
 	case e.ops <- o:

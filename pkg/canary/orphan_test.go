@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/metrics"
 	"github.com/serin-dev/serin/pkg/store"
 )
@@ -14,7 +15,7 @@ import (
 // A deleted Canary's override goes on every replica: followers (which
 // mirror the status) and a new leader (which never knew the Canary).
 func TestDeletedCanaryStateIsRemoved(t *testing.T) {
-	k := store.Key{Namespace: "default", Name: "app"}
+	k := ident.Key{Namespace: "default", Name: "app"}
 	withStatus := testCanary("app", func(c *v1alpha1.Canary) {
 		c.Status = v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Release: "default/app-v2", Step: 2, Weight: 20}
 	})
@@ -54,7 +55,7 @@ func TestDeletedCanaryStateIsRemoved(t *testing.T) {
 				t.Fatal("the deleted Canary is still listed")
 			}
 			if leader {
-				if _, ok := f.st.Read().CanaryState(store.Key{Namespace: "default", Name: "other"}); !ok {
+				if _, ok := f.st.Read().CanaryState(ident.Key{Namespace: "default", Name: "other"}); !ok {
 					t.Fatal("the leader dropped a live Canary's state")
 				}
 			}

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/metrics"
-	"github.com/serin-dev/serin/pkg/store"
 )
 
 // plan is what a rollout follows: its Canary's spec, defaulted and parsed
@@ -32,8 +32,8 @@ func newPlan(c *v1alpha1.Canary, settle time.Duration) *plan {
 		interval: obj.Spec.Analysis.Interval.Get(10 * time.Second),
 		maxStep:  obj.Spec.Analysis.MaxStepDuration.Get(10 * time.Minute),
 		settle:   settle,
-		stableT:  metrics.Target{Namespace: st.Namespace, Upstream: st.Name, Cluster: metrics.ClusterName(st.Namespace, st.Name), Canary: cn.Name, Stable: st.Name},
-		canaryT:  metrics.Target{Namespace: cn.Namespace, Upstream: cn.Name, Cluster: metrics.ClusterName(cn.Namespace, cn.Name), Canary: cn.Name, Stable: st.Name},
+		stableT:  metrics.Target{Namespace: st.Namespace, Upstream: st.Name, Cluster: ident.ClusterName(ident.NewKey(st.Namespace, st.Name)), Canary: cn.Name, Stable: st.Name},
+		canaryT:  metrics.Target{Namespace: cn.Namespace, Upstream: cn.Name, Cluster: ident.ClusterName(ident.NewKey(cn.Namespace, cn.Name)), Canary: cn.Name, Stable: st.Name},
 		groupID:  obj.Spec.UpstreamGroup.In(obj.Namespace).String(),
 	}
 }
@@ -44,7 +44,7 @@ func releaseID(c *v1alpha1.Canary) string { return c.Spec.Canary.In(c.Namespace)
 // rollout is the runner's record of one Canary: the machine's state and
 // what the runner needs to carry out its effects.
 type rollout struct {
-	key       store.Key
+	key       ident.Key
 	id        string
 	src       *v1alpha1.Canary // the store's object, to notice changes
 	st        state

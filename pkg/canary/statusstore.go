@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // StatusStore keeps each Canary's status where it survives restarts and
@@ -20,15 +20,15 @@ import (
 // implements it on the Canary status subresource, written by the leader.
 type StatusStore interface {
 	// Load returns the saved status, or nil when there is none.
-	Load(ctx context.Context, key store.Key) (*v1alpha1.CanaryStatus, error)
+	Load(ctx context.Context, key ident.Key) (*v1alpha1.CanaryStatus, error)
 	// Save replaces the saved status.
-	Save(ctx context.Context, key store.Key, st *v1alpha1.CanaryStatus) error
+	Save(ctx context.Context, key ident.Key, st *v1alpha1.CanaryStatus) error
 }
 
 // StatusDeleter is implemented by stores that forget a deleted Canary's
 // status (Kubernetes does not need to: the object and its status go together).
 type StatusDeleter interface {
-	Delete(ctx context.Context, key store.Key) error
+	Delete(ctx context.Context, key ident.Key) error
 }
 
 // Release is one rollout of one canary upstream: the spec it started with,
@@ -46,9 +46,9 @@ type Release struct {
 // ReleaseLog keeps every release of every Canary.
 type ReleaseLog interface {
 	// Releases lists a Canary's releases, oldest first.
-	Releases(key store.Key) ([]Release, error)
+	Releases(key ident.Key) ([]Release, error)
 	// SaveRelease inserts or replaces the release with r.Number.
-	SaveRelease(key store.Key, r Release) error
+	SaveRelease(key ident.Key, r Release) error
 }
 
 // Bounds on what is kept: status history stays small enough for a
@@ -64,16 +64,16 @@ const (
 // restart. It is what the engine uses when no store is configured.
 type MemoryStore struct {
 	mu       sync.Mutex
-	status   map[store.Key]*v1alpha1.CanaryStatus
-	releases map[store.Key][]Release
+	status   map[ident.Key]*v1alpha1.CanaryStatus
+	releases map[ident.Key][]Release
 }
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{status: map[store.Key]*v1alpha1.CanaryStatus{}, releases: map[store.Key][]Release{}}
+	return &MemoryStore{status: map[ident.Key]*v1alpha1.CanaryStatus{}, releases: map[ident.Key][]Release{}}
 }
 
-func (m *MemoryStore) Load(_ context.Context, k store.Key) (*v1alpha1.CanaryStatus, error) {
+func (m *MemoryStore) Load(_ context.Context, k ident.Key) (*v1alpha1.CanaryStatus, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if st := m.status[k]; st != nil {
@@ -82,27 +82,27 @@ func (m *MemoryStore) Load(_ context.Context, k store.Key) (*v1alpha1.CanaryStat
 	return nil, nil
 }
 
-func (m *MemoryStore) Save(_ context.Context, k store.Key, st *v1alpha1.CanaryStatus) error {
+func (m *MemoryStore) Save(_ context.Context, k ident.Key, st *v1alpha1.CanaryStatus) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.status[k] = st.DeepCopy()
 	return nil
 }
 
-func (m *MemoryStore) Delete(_ context.Context, k store.Key) error {
+func (m *MemoryStore) Delete(_ context.Context, k ident.Key) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.status, k)
 	return nil
 }
 
-func (m *MemoryStore) Releases(k store.Key) ([]Release, error) {
+func (m *MemoryStore) Releases(k ident.Key) ([]Release, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]Release(nil), m.releases[k]...), nil
 }
 
-func (m *MemoryStore) SaveRelease(k store.Key, r Release) error {
+func (m *MemoryStore) SaveRelease(k ident.Key, r Release) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.releases[k] = UpsertRelease(m.releases[k], r, maxReleases)
@@ -147,11 +147,11 @@ func NewFileStore(dir string) (*FileStore, error) {
 	return &FileStore{dir: dir}, nil
 }
 
-func (f *FileStore) path(kind string, k store.Key) string {
+func (f *FileStore) path(kind string, k ident.Key) string {
 	return filepath.Join(f.dir, kind, k.Namespace, k.Name+".json")
 }
 
-func (f *FileStore) Load(_ context.Context, k store.Key) (*v1alpha1.CanaryStatus, error) {
+func (f *FileStore) Load(_ context.Context, k ident.Key) (*v1alpha1.CanaryStatus, error) {
 	var st v1alpha1.CanaryStatus
 	ok, err := readJSON(f.path("status", k), &st)
 	if err != nil || !ok {
@@ -160,13 +160,13 @@ func (f *FileStore) Load(_ context.Context, k store.Key) (*v1alpha1.CanaryStatus
 	return &st, nil
 }
 
-func (f *FileStore) Save(_ context.Context, k store.Key, st *v1alpha1.CanaryStatus) error {
+func (f *FileStore) Save(_ context.Context, k ident.Key, st *v1alpha1.CanaryStatus) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return writeJSONAtomic(f.path("status", k), st)
 }
 
-func (f *FileStore) Delete(_ context.Context, k store.Key) error {
+func (f *FileStore) Delete(_ context.Context, k ident.Key) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := os.Remove(f.path("status", k)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -175,7 +175,7 @@ func (f *FileStore) Delete(_ context.Context, k store.Key) error {
 	return nil
 }
 
-func (f *FileStore) Releases(k store.Key) ([]Release, error) {
+func (f *FileStore) Releases(k ident.Key) ([]Release, error) {
 	var list []Release
 	if _, err := readJSON(f.path("releases", k), &list); err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (f *FileStore) Releases(k store.Key) ([]Release, error) {
 	return list, nil
 }
 
-func (f *FileStore) SaveRelease(k store.Key, r Release) error {
+func (f *FileStore) SaveRelease(k ident.Key, r Release) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var list []Release

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/metrics"
 	"github.com/serin-dev/serin/pkg/store"
 )
@@ -19,7 +20,7 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 	txn := e.cfg.Store.Read()
 	seen := make(map[string]bool, len(e.rollouts))
 	for _, c := range txn.Canaries() {
-		key := store.Key{Namespace: c.Namespace, Name: c.Name}
+		key := ident.Key{Namespace: c.Namespace, Name: c.Name}
 		if key.Namespace == "" {
 			key.Namespace = v1alpha1.DefaultNamespace
 		}
@@ -82,7 +83,7 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 
 // canaryID is the id of a Canary's rollout and store state.
 func canaryID(c *v1alpha1.Canary) string {
-	key := store.Key{Namespace: c.Namespace, Name: c.Name}
+	key := ident.Key{Namespace: c.Namespace, Name: c.Name}
 	if key.Namespace == "" {
 		key.Namespace = v1alpha1.DefaultNamespace
 	}
@@ -96,11 +97,11 @@ func canaryID(c *v1alpha1.Canary) string {
 // new leader starts with no rollouts), whose split would otherwise be
 // served forever.
 func (e *Engine) dropDeleted(live map[string]bool) {
-	var gone []store.Key
+	var gone []ident.Key
 	for _, st := range e.cfg.Store.Read().CanaryStates() {
 		if !live[st.ID] {
 			ns, name, _ := strings.Cut(st.ID, "/")
-			gone = append(gone, store.Key{Namespace: ns, Name: name})
+			gone = append(gone, ident.Key{Namespace: ns, Name: name})
 		}
 	}
 	if len(gone) > 0 {
@@ -191,7 +192,7 @@ func (e *Engine) follow(ctx context.Context, _ time.Time) {
 		if st.Phase == "" || st.Release != releaseID(c) {
 			continue
 		}
-		key := store.Key{Namespace: c.Namespace, Name: c.Name}
+		key := ident.Key{Namespace: c.Namespace, Name: c.Name}
 		r := &rollout{key: key, id: key.String(), src: c}
 		e.feed(ctx, r, mirrored{plan: newPlan(c, e.cfg.Settle), status: &st})
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
-	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/pkg/ident"
 )
 
 // View is a Canary as the admin API shows it: status, limits and the live
@@ -138,7 +138,7 @@ func (e *Engine) List() []View {
 }
 
 // Get returns one Canary's view.
-func (e *Engine) Get(key store.Key) (View, bool) {
+func (e *Engine) Get(key ident.Key) (View, bool) {
 	e.views.mu.RLock()
 	defer e.views.mu.RUnlock()
 	v, ok := e.views.m[key.String()]
@@ -146,7 +146,7 @@ func (e *Engine) Get(key store.Key) (View, bool) {
 }
 
 // History returns a Canary's releases, oldest first.
-func (e *Engine) History(key store.Key) ([]Release, error) {
+func (e *Engine) History(key ident.Key) ([]Release, error) {
 	return e.cfg.Releases.Releases(key)
 }
 

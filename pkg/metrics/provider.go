@@ -11,10 +11,6 @@ import (
 	"time"
 )
 
-// ClusterName is the Envoy cluster serin builds for an Upstream
-// (DESIGN.md section 4): <name>_<namespace>.
-func ClusterName(namespace, name string) string { return name + "_" + namespace }
-
 // Target is one side of a comparison: an upstream's cluster in a canary.
 type Target struct {
 	// Namespace and Upstream name the Upstream measured.

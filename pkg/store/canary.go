@@ -16,8 +16,6 @@ type CanaryState struct {
 	ID string
 	// GroupID is the UpstreamGroup's namespace/name (the group index).
 	GroupID string
-	// Active says the weights and mirror below override the group's spec.
-	Active bool
 	// Weights by Upstream namespace/name.
 	Weights map[string]uint32
 	// Mirror mirrors to the canary during the shadow phase.

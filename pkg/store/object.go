@@ -9,11 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
-	"github.com/serin-dev/serin/pkg/ident"
 )
-
-// Key is ident.Key. Deprecated: use ident.Key; kept while pkg/canary moves over.
-type Key = ident.Key
 
 // Origin is where an object came from, for messages that point users at it.
 type Origin struct {

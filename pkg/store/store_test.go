@@ -266,7 +266,7 @@ func TestCanaryState(t *testing.T) {
 	}
 	state := func(weight uint32) *CanaryState {
 		return &CanaryState{
-			ID: "default/cn", GroupID: "default/g", Active: true,
+			ID: "default/cn", GroupID: "default/g",
 			Weights: map[string]uint32{"default/a": 100 - weight, "default/b": weight},
 			Status:  v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Weight: int32(weight)},
 		}
