@@ -145,7 +145,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	runner := controlplane.New(cpCfg)
 	reports := runner.Reports()
 	if src != nil {
-		reports.SetExtra(func() []admin.ResourceStatus { return fileErrors(src.Errors()) })
+		reports.SetExtra(func() []controlplane.ResourceStatus { return fileErrors(src.Errors()) })
 	}
 	if k != nil {
 		if err := k.startStatus(st, reports); err != nil {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/controlplane"
 	"github.com/serin-dev/serin/pkg/source/file"
 	"github.com/serin-dev/serin/xds"
@@ -34,10 +33,10 @@ func nackStands(x *xds.Server) func() func(controlplane.Nack) bool {
 	}
 }
 
-func fileErrors(errs []file.FileError) []admin.ResourceStatus {
-	out := make([]admin.ResourceStatus, 0, len(errs))
+func fileErrors(errs []file.FileError) []controlplane.ResourceStatus {
+	out := make([]controlplane.ResourceStatus, 0, len(errs))
 	for _, e := range errs {
-		out = append(out, admin.ResourceStatus{Kind: "File", Name: e.File, State: "Rejected", Reason: e.Error(), Origin: e.File})
+		out = append(out, controlplane.ResourceStatus{Kind: "File", Name: e.File, State: "Rejected", Reason: e.Error(), Origin: e.File})
 	}
 	return out
 }

@@ -7,12 +7,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/translator"
 )
+
+// ResourceStatus is one object's translation result with its NACKs folded
+// in, as the admin API lists it (GET /api/v1/resources) and the status
+// writer reads it.
+type ResourceStatus struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+	// Origin is file:line in file mode.
+	Origin string `json:"origin,omitempty"`
+}
 
 // Nack is a configuration rejection a node reported, attributed to the
 // objects whose resources were in the rejected response.
@@ -35,7 +47,7 @@ type Reports struct {
 	origins map[ident.Ref]string
 	// nacks by object, then by node+"\x00"+typeURL.
 	nacks map[ident.Ref]map[string]Nack
-	extra func() []admin.ResourceStatus
+	extra func() []ResourceStatus
 	// live returns a check of whether a recorded NACK still stands (the
 	// node is connected and has not been sent a later version of that
 	// type). It is called once per read, so it can index the nodes once.
@@ -56,7 +68,7 @@ func NewReports() *Reports {
 }
 
 // SetExtra adds entries that are not objects (files that failed to load).
-func (r *Reports) SetExtra(fn func() []admin.ResourceStatus) {
+func (r *Reports) SetExtra(fn func() []ResourceStatus) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.extra = fn
@@ -212,17 +224,17 @@ func shortType(typeURL string) string {
 }
 
 // List renders every object's state for the admin API, NACKs folded in.
-func (r *Reports) List() []admin.ResourceStatus {
+func (r *Reports) List() []ResourceStatus {
 	live := r.prune()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]admin.ResourceStatus, 0, len(r.reports))
+	out := make([]ResourceStatus, 0, len(r.reports))
 	if r.extra != nil {
 		out = append(out, r.extra()...)
 	}
 	for _, rep := range r.reports {
 		rep = r.withNacks(rep, live)
-		out = append(out, admin.ResourceStatus{
+		out = append(out, ResourceStatus{
 			Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name,
 			State: string(rep.State), Reason: rep.Reason, Origin: r.origins[rep.Ref],
 		})

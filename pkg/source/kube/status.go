@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
-	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	serinclient "github.com/serin-dev/serin/pkg/client/clientset/versioned"
 	"github.com/serin-dev/serin/pkg/controlplane"
@@ -40,7 +39,7 @@ const (
 // ReportSource is what the status writer reads; *controlplane.Reports
 // implements it.
 type ReportSource interface {
-	List() []admin.ResourceStatus
+	List() []controlplane.ResourceStatus
 	Nacks(ident.Ref) []controlplane.Nack
 }
 
@@ -203,7 +202,7 @@ func (w *StatusWriter) sync(ctx context.Context) {
 }
 
 // desired is the status a report asks for.
-func (w *StatusWriter) desired(txn *store.ReadTxn, rep admin.ResourceStatus) v1alpha1.ResourceStatus {
+func (w *StatusWriter) desired(txn *store.ReadTxn, rep controlplane.ResourceStatus) v1alpha1.ResourceStatus {
 	ref := ident.Ref{Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name}
 	st := v1alpha1.ResourceStatus{State: v1alpha1.State(rep.State), Reason: rep.Reason}
 	if obj, ok := storeObject(txn, rep.Kind, ident.Key{Namespace: rep.Namespace, Name: rep.Name}); ok {
