@@ -35,9 +35,8 @@ func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 	t := st.typeState(k)
 	// A stale nonce is no ACK, but in delta the subscription changes in
 	// the request still count: they are increments, not a full list.
-	ns, _ := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil), time.Now())
-	if ns != nil {
-		n := st.nack(t, ns)
+	if rejected, _ := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil)); rejected {
+		n := st.nack(t, req.GetErrorDetail().GetMessage(), time.Now())
 		nk = &n
 	}
 	if !t.requested {

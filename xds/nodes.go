@@ -22,15 +22,15 @@ type NodeStatus struct {
 
 // TypeStatus is a node's state for one resource type.
 type TypeStatus struct {
-	Type         string      `json:"type"` // cluster, endpoint, listener, route
-	TypeURL      string      `json:"typeUrl"`
-	Wildcard     bool        `json:"wildcard,omitempty"`
-	Subscribed   int         `json:"subscribed"` // names asked for, besides a wildcard
-	SentVersion  string      `json:"sentVersion,omitempty"`
-	SentNonce    string      `json:"sentNonce,omitempty"`
-	SentAt       time.Time   `json:"sentAt,omitzero"`
-	AckedVersion string      `json:"ackedVersion,omitempty"`
-	LastNack     *NackStatus `json:"lastNack,omitempty"`
+	Type         string    `json:"type"` // cluster, endpoint, listener, route
+	TypeURL      string    `json:"typeUrl"`
+	Wildcard     bool      `json:"wildcard,omitempty"`
+	Subscribed   int       `json:"subscribed"` // names asked for, besides a wildcard
+	SentVersion  string    `json:"sentVersion,omitempty"`
+	SentNonce    string    `json:"sentNonce,omitempty"`
+	SentAt       time.Time `json:"sentAt,omitzero"`
+	AckedVersion string    `json:"ackedVersion,omitempty"`
+	LastNack     *Nack     `json:"lastNack,omitempty"`
 }
 
 // Nodes lists the connected nodes sorted by id, in push-order of types.

@@ -54,6 +54,7 @@ type Server struct {
 	metrics     *metrics
 	loads       *load.Store
 	shared      *shared
+	standing    standingNacks
 
 	mu      sync.Mutex
 	streams map[int64]*stream
@@ -137,6 +138,7 @@ func (s *Server) addStream(st *stream) {
 
 func (s *Server) removeStream(st *stream) {
 	st.stopTimer()
+	s.standing.dropStream(st.id) // the node left: its NACKs no longer stand
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.streams[st.id]; ok {

@@ -44,13 +44,13 @@ func (st *stream) handleSotW(req *discoveryv3.DiscoveryRequest) error {
 	var nk *Nack
 	st.mu.Lock()
 	t := st.typeState(k)
-	ns, current := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil), time.Now())
+	rejected, current := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil))
 	if !current { // stale nonce: the client has not seen our latest response
 		st.mu.Unlock()
 		return nil
 	}
-	if ns != nil {
-		n := st.nack(t, ns)
+	if rejected {
+		n := st.nack(t, req.GetErrorDetail().GetMessage(), time.Now())
 		nk = &n
 	}
 	if !t.requested && req.GetVersionInfo() != "" {
@@ -132,6 +132,9 @@ func (t *typeState) record(st *stream, version string, names []string) time.Time
 	var published time.Time
 	if t.sentSnap != nil && t.sentSnap != st.snap {
 		published = st.snap.Published
+	}
+	if t.nackStands() && t.lastNack.Version != version {
+		st.srv.standing.drop(st.id, t.kind) // a later version: it no longer stands
 	}
 	t.mustRespond = false
 	t.sentVersion = version

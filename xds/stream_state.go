@@ -33,7 +33,7 @@ type typeState struct {
 	inFlight      bool               // sent, neither ACKed nor NACKed yet
 	ackedVersion  string
 	nackedVersion string
-	lastNack      *NackStatus
+	lastNack      *Nack
 	// inFlightSince is when the oldest unanswered response was sent.
 	inFlightSince time.Time
 
@@ -148,19 +148,20 @@ func (t *typeState) selected(s *snapshot.Snapshot) []*snapshot.Resource {
 }
 
 // ackOrNack applies the response_nonce and error_detail of a request. It
-// returns the NACK when the request rejected the latest response, and false
-// when the request is stale (names an older nonce) and must be ignored.
-func (t *typeState) ackOrNack(nonce string, errMsg *string, now time.Time) (nack *NackStatus, current bool) {
+// reports whether the request rejected the latest response (the caller
+// records the NACK: stream.nack), and false for current when the request
+// is stale (names an older nonce) and must be ignored.
+func (t *typeState) ackOrNack(nonce string, errMsg *string) (rejected, current bool) {
 	if nonce == "" || t.sentNonce == "" {
 		// A first request; a nonce from a previous stream or server means
 		// nothing here.
-		return nil, true
+		return false, true
 	}
 	if nonce != t.sentNonce {
 		if errMsg == nil {
 			t.creditStale(nonce)
 		}
-		return nil, false
+		return false, false
 	}
 	if !t.inFlight {
 		// The response was answered already. Envoy keeps error_detail (and
@@ -168,15 +169,20 @@ func (t *typeState) ackOrNack(nonce string, errMsg *string, now time.Time) (nack
 		// response arrives, e.g. when its EDS subscription changes after a
 		// NACK: that is the same rejection, not a new one, and counting it
 		// again would inflate the metric, the log and the onNack hook.
-		return nil, true
+		return false, true
 	}
 	t.inFlight = false
 	t.answered(errMsg == nil)
 	if errMsg == nil {
 		t.ackedVersion = t.sentVersion
-		return nil, true
+		return false, true
 	}
 	t.nackedVersion = t.sentVersion
-	t.lastNack = &NackStatus{Version: t.sentVersion, Nonce: nonce, Message: *errMsg, Time: now}
-	return t.lastNack, true
+	return true, true
+}
+
+// nackStands reports whether the type's last NACK still stands: no later
+// version was sent since.
+func (t *typeState) nackStands() bool {
+	return t.lastNack != nil && t.lastNack.Version == t.sentVersion
 }

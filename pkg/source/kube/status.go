@@ -40,7 +40,7 @@ const (
 // implements it.
 type ReportSource interface {
 	List() []controlplane.ResourceStatus
-	Nacks(ident.Ref) []controlplane.Nack
+	Nacks(ident.Ref) []v1alpha1.NackStatus
 }
 
 // StatusConfig wires a StatusWriter.
@@ -208,12 +208,7 @@ func (w *StatusWriter) desired(txn *store.ReadTxn, rep controlplane.ResourceStat
 	if obj, ok := storeObject(txn, rep.Kind, ident.Key{Namespace: rep.Namespace, Name: rep.Name}); ok {
 		st.ObservedGeneration = obj.GetGeneration()
 	}
-	for _, n := range w.cfg.Reports.Nacks(ref) {
-		st.Nacks = append(st.Nacks, v1alpha1.NackStatus{
-			Node: n.Node, TypeURL: n.TypeURL, Version: n.Version, Message: n.Message,
-			Time: metav1.NewTime(n.Time.Truncate(time.Second)),
-		})
-	}
+	st.Nacks = append(st.Nacks, w.cfg.Reports.Nacks(ref)...)
 	return st
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
@@ -19,7 +20,7 @@ import (
 type fakeReports struct {
 	mu    sync.Mutex
 	list  []controlplane.ResourceStatus
-	nacks map[ident.Ref][]controlplane.Nack
+	nacks map[ident.Ref][]v1alpha1.NackStatus
 }
 
 func (f *fakeReports) List() []controlplane.ResourceStatus {
@@ -28,7 +29,7 @@ func (f *fakeReports) List() []controlplane.ResourceStatus {
 	return append([]controlplane.ResourceStatus(nil), f.list...)
 }
 
-func (f *fakeReports) Nacks(r ident.Ref) []controlplane.Nack {
+func (f *fakeReports) Nacks(r ident.Ref) []v1alpha1.NackStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.nacks[r]
@@ -133,7 +134,7 @@ func TestStatusWriterCoalesces(t *testing.T) {
 	// A NACK is written with the report, then cleared.
 	ref := ident.Ref{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g"}
 	reports.mu.Lock()
-	reports.nacks = map[ident.Ref][]controlplane.Nack{ref: {{Node: "n1", TypeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", Version: "7", Message: "bad", Time: time.Now()}}}
+	reports.nacks = map[ident.Ref][]v1alpha1.NackStatus{ref: {{Node: "n1", TypeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", Version: "7", Message: "bad", Time: metav1.NewTime(time.Now().Truncate(time.Second))}}}
 	reports.mu.Unlock()
 	w.Trigger()
 	eventually(t, "nack written", func() bool {
