@@ -130,7 +130,7 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	}
 	rs := t.selected(st.snap)
 	version := snapshot.SetVersion(rs)
-	if st.held(k, version, rs) {
+	if st.gated(k, version, rs) {
 		return nil, time.Time{}
 	}
 	desired := func(n string) bool {
@@ -161,7 +161,7 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	t.notFound = nil
 	// Once the changed are sent and the removed removed, the client has
 	// exactly rs (or had it already): share it.
-	base := st.srv.shared.heldFor(k, version, rs)
+	base := st.srv.shared.baseFor(k, version, rs)
 	t.have.reset(base)
 	if len(changed) == 0 && len(removed) == 0 && !t.mustRespond {
 		t.memoize(st.snap, t.sentVersion)

@@ -272,6 +272,6 @@ func TestDeltaResubscribe(t *testing.T) {
 	}
 	e.srv.mu.Unlock()
 	if len(sorted) != 2 || &sorted[0][0] != &sorted[1][0] || len(have) != 2 || &have[0][0] != &have[1][0] {
-		t.Fatalf("subscriptions %v and held sets %v are not shared", sorted, have)
+		t.Fatalf("subscriptions %v and have-sets %v are not shared", sorted, have)
 	}
 }

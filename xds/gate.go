@@ -24,19 +24,19 @@ import (
 // rejected one is not (see waiting).
 //
 // Updates that only change or remove clusters and endpoints the node has
-// never hold routes: endpoint churn faster than the node's EDS ACKs must not
+// never make routes wait: endpoint churn faster than the node's EDS ACKs must not
 // delay a route change (a canary rollback is one RDS push). A response that
 // carries nothing (an empty EDS, which Envoy without EDS watches never ACKs)
-// can hold nothing, since nothing needed is in it.
+// makes nothing wait, since nothing needed is in it.
 //
-// Names the node has not subscribed to never hold anything: a gRPC client
+// Names the node has not subscribed to never make anything wait: a gRPC client
 // subscribes to clusters only after it has the routes naming them, and to
 // endpoints only after the clusters, so waiting for them would deadlock it.
 
 // gateValve bounds the wait for an unanswered CDS or EDS response. Envoy
 // ACKs within milliseconds; a response unanswered for 2 s is one the node is
 // not going to answer soon (a lost or never-sent ACK, an overloaded node),
-// and holding a route change longer costs more (it may be a rollback) than
+// and keeping a route change waiting longer costs more (it may be a rollback) than
 // the short 503 window on a cluster the node is most likely warming by then.
 // It is also well below Envoy's 15 s initial_fetch_timeout, after which
 // Envoy itself stops waiting for a warming cluster's endpoints.
@@ -136,7 +136,7 @@ func holds(set []string, name string) bool {
 // known here, so every name in it counts as rejected. This cannot wedge a
 // client: the wait ends when a later response carrying the name is ACKed,
 // and a config change that no longer routes to the name makes a new
-// version with other needs, which is not held for it.
+// version with other needs, which does not wait for it.
 func (t *typeState) waiting(name string) (until time.Time, ok bool) {
 	if !holds(t.sentSet, name) {
 		return time.Time{}, false
@@ -150,10 +150,10 @@ func (t *typeState) waiting(name string) (until time.Time, ok bool) {
 	return time.Time{}, false
 }
 
-// hold reports whether the LDS or RDS version v of kind k must wait, and
-// when to look again (zero: only a request or a publish can release it).
-// rs is the selected set of that version. Callers hold st.mu.
-func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now time.Time) (bool, time.Time) {
+// gateClosed reports whether the LDS or RDS version v of kind k must wait,
+// and when to look again (zero: only a request or a publish can open the
+// gate). rs is the selected set of that version. Callers hold st.mu.
+func (st *stream) gateClosed(k snapshot.Kind, v string, rs []*snapshot.Resource, now time.Time) (bool, time.Time) {
 	if k != snapshot.KindListener && k != snapshot.KindRoute {
 		return false, time.Time{}
 	}
@@ -218,14 +218,14 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 	return false, time.Time{}
 }
 
-// held is hold now, arming a wake-up for when a bounded wait ends.
+// gated is gateClosed now, arming a wake-up for when a bounded wait ends.
 // Callers hold st.mu.
-func (st *stream) held(k snapshot.Kind, v string, rs []*snapshot.Resource) bool {
-	hold, until := st.hold(k, v, rs, time.Now())
-	if hold && !until.IsZero() {
+func (st *stream) gated(k snapshot.Kind, v string, rs []*snapshot.Resource) bool {
+	closed, until := st.gateClosed(k, v, rs, time.Now())
+	if closed && !until.IsZero() {
 		st.wakeAt(until)
 	}
-	return hold
+	return closed
 }
 
 // wakeAt arranges a wake-up (a flush) at t, unless one is due no later.

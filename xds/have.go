@@ -11,12 +11,12 @@ import (
 // After every response (NACKed or not: the server assumes the client
 // applies what it was sent, and resends nothing on a NACK) the client has
 // exactly the selected set, which streams holding the same set share
-// (shared.heldFor): base. The few differences that requests make until the
+// (shared.baseFor): base. The few differences that requests make until the
 // next response (initial_resource_versions, unsubscribes) live in over.
 // Holding a per-stream map of every name cost ~250 KB per idle delta
 // client at 1,000 services.
 type haveSet struct {
-	base *heldSet // read only; nil: empty
+	base *haveBase // read only; nil: empty
 	over map[string]haveEntry
 }
 
@@ -25,9 +25,9 @@ type haveEntry struct {
 	gone    bool // in base, but the client no longer has it
 }
 
-// heldSet is a selected set: names sorted, and the version of each.
-// Shared between streams, read only.
-type heldSet struct {
+// haveBase is a selected set that delta clients were brought up to: names
+// sorted, and the version of each. Shared between streams, read only.
+type haveBase struct {
 	names    []string
 	versions []string
 }
@@ -87,7 +87,7 @@ func (h *haveSet) each(fn func(n string)) {
 }
 
 // reset makes the client have exactly base.
-func (h *haveSet) reset(base *heldSet) {
+func (h *haveSet) reset(base *haveBase) {
 	h.base, h.over = base, nil
 }
 
@@ -96,25 +96,25 @@ func (h *haveSet) reset(base *heldSet) {
 // change or two; older ones live as long as a stream uses them.
 const recentSets = 8
 
-type sharedHeld struct {
-	key string
-	set *heldSet
+type sharedBase struct {
+	key  string
+	base *haveBase
 }
 
-// heldFor returns a shared heldSet of rs (sorted by name), whose content
+// baseFor returns a shared haveBase of rs (sorted by name), whose content
 // version is version.
-func (s *shared) heldFor(k snapshot.Kind, version string, rs []*snapshot.Resource) *heldSet {
+func (s *shared) baseFor(k snapshot.Kind, version string, rs []*snapshot.Resource) *haveBase {
 	if s != nil {
 		s.mu.Lock()
-		for _, e := range s.held[k] {
-			if e.key == version && e.set.same(rs) {
+		for _, e := range s.bases[k] {
+			if e.key == version && e.base.same(rs) {
 				s.mu.Unlock()
-				return e.set
+				return e.base
 			}
 		}
 		s.mu.Unlock()
 	}
-	h := &heldSet{names: make([]string, len(rs)), versions: make([]string, len(rs))}
+	h := &haveBase{names: make([]string, len(rs)), versions: make([]string, len(rs))}
 	for i, r := range rs {
 		h.names[i], h.versions[i] = r.Name, r.Version
 	}
@@ -123,20 +123,20 @@ func (s *shared) heldFor(k snapshot.Kind, version string, rs []*snapshot.Resourc
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.held[k] {
-		if e.key == version && e.set.same(rs) {
-			return e.set // another stream got there first
+	for _, e := range s.bases[k] {
+		if e.key == version && e.base.same(rs) {
+			return e.base // another stream got there first
 		}
 	}
-	if len(s.held[k]) == recentSets {
-		s.held[k] = slices.Delete(s.held[k], 0, 1)
+	if len(s.bases[k]) == recentSets {
+		s.bases[k] = slices.Delete(s.bases[k], 0, 1)
 	}
-	s.held[k] = append(s.held[k], sharedHeld{key: version, set: h})
+	s.bases[k] = append(s.bases[k], sharedBase{key: version, base: h})
 	return h
 }
 
 // same reports whether h holds exactly rs.
-func (h *heldSet) same(rs []*snapshot.Resource) bool {
+func (h *haveBase) same(rs []*snapshot.Resource) bool {
 	if len(h.names) != len(rs) {
 		return false
 	}

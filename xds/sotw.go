@@ -106,7 +106,7 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	if memo {
 		rs = t.selected(st.snap)
 	}
-	if st.held(k, v, rs) {
+	if st.gated(k, v, rs) {
 		return nil, time.Time{}
 	}
 	anys := make([]*anypb.Any, len(rs))
