@@ -262,11 +262,11 @@ func TestDeltaResubscribe(t *testing.T) {
 	for _, s := range e.srv.streams {
 		s.mu.Lock()
 		ts := s.types[snapshot.KindEndpoint]
-		sorted = append(sorted, ts.sorted)
-		if ts.have.base == nil || len(ts.have.over) != 0 {
-			t.Errorf("have = %+v, want a base only", ts.have)
+		sorted = append(sorted, ts.sub.sorted)
+		if ts.delta.have.base == nil || len(ts.delta.have.over) != 0 {
+			t.Errorf("have = %+v, want a base only", ts.delta.have)
 		} else {
-			have = append(have, ts.have.base.names)
+			have = append(have, ts.delta.have.base.names)
 		}
 		s.mu.Unlock()
 	}

@@ -2,9 +2,76 @@ package xds
 
 import (
 	"slices"
+	"strings"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 
 	"github.com/serin-dev/serin/snapshot"
 )
+
+// deltaState is what a delta stream knows of one type beyond its
+// subscription: what the client has, and the names newly subscribed that
+// must be answered even if they do not exist.
+type deltaState struct {
+	have haveSet
+	// notFound is nil between requests: a cleared map would keep its
+	// buckets.
+	notFound map[string]bool
+}
+
+// subscribed applies a subscription change: names newly subscribed are
+// answered even if they do not exist; names the client forgets need no
+// removal.
+func (d *deltaState) subscribed(c deltaChange) {
+	for _, n := range c.added {
+		if d.notFound == nil {
+			d.notFound = map[string]bool{}
+		}
+		d.notFound[n] = true
+	}
+	for _, n := range c.dropped {
+		delete(d.notFound, n)
+	}
+	for _, n := range c.forgotten {
+		d.have.del(n)
+	}
+}
+
+// diff compares the selected set rs (sorted by name) with what the client
+// has: the resources it lacks or has at another version (and their
+// names), and the names to remove: those it has that rs does not hold, and
+// those just subscribed that do not exist, so the client need not wait
+// for a timeout to learn it.
+func (d *deltaState) diff(rs []*snapshot.Resource) (changed []*discoveryv3.Resource, names, removed []string) {
+	desired := func(n string) bool {
+		_, ok := slices.BinarySearchFunc(rs, n, func(r *snapshot.Resource, n string) int { return strings.Compare(r.Name, n) })
+		return ok
+	}
+	for _, r := range rs {
+		if v, ok := d.have.get(r.Name); !ok || v != r.Version {
+			changed = append(changed, r.Delta)
+			names = append(names, r.Name)
+		}
+	}
+	d.have.each(func(n string) {
+		if !desired(n) {
+			removed = append(removed, n)
+		}
+	})
+	for n := range d.notFound {
+		if _, had := d.have.get(n); !desired(n) && !had {
+			removed = append(removed, n)
+		}
+	}
+	return changed, names, removed
+}
+
+// caughtUp notes that the client has exactly base now (the changed were
+// sent, the removed removed, or it had them already).
+func (d *deltaState) caughtUp(base *haveBase) {
+	d.notFound = nil
+	d.have.reset(base)
+}
 
 // haveSet is what a delta client has of one type: name -> version.
 //

@@ -55,16 +55,16 @@ func (st *stream) nack(t *typeState, message string, now time.Time) Nack {
 		Cluster:   st.node.GetCluster(),
 		Fleet:     st.fleet,
 		TypeURL:   t.kind.TypeURL(),
-		Version:   t.sentVersion,
-		Nonce:     t.sentNonce,
+		Version:   t.acks.sentVersion,
+		Nonce:     t.acks.sentNonce,
 		Message:   message,
 		Time:      now,
-		Resources: t.sentNames,
+		Resources: t.acks.sentNames,
 	}
-	if t.sentSnap != nil {
-		n.Objects = t.sentSnap.Origins(t.kind, t.sentNames)
+	if t.acks.sentSnap != nil {
+		n.Objects = t.acks.sentSnap.Origins(t.kind, t.acks.sentNames)
 	}
-	t.lastNack = n
+	t.acks.lastNack = n
 	st.srv.standing.add(st.id, t.kind, n)
 	st.srv.log.Warn("node rejected configuration",
 		"node", n.NodeID, "fleet", n.Fleet, "type", t.kind.String(), "version", n.Version,

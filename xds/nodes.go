@@ -67,21 +67,21 @@ func (st *stream) status() (NodeStatus, bool) {
 	}
 	for k := range snapshot.NumKinds {
 		t := st.types[k]
-		if t == nil || !t.requested {
+		if t == nil || !t.sub.requested {
 			continue
 		}
 		ts := TypeStatus{
 			Type:         k.String(),
 			TypeURL:      k.TypeURL(),
-			Wildcard:     t.wildcard,
-			Subscribed:   len(t.names),
-			SentVersion:  t.sentVersion,
-			SentNonce:    t.sentNonce,
-			SentAt:       t.sentAt,
-			AckedVersion: t.ackedVersion,
+			Wildcard:     t.sub.wildcard,
+			Subscribed:   len(t.sub.names),
+			SentVersion:  t.acks.sentVersion,
+			SentNonce:    t.acks.sentNonce,
+			SentAt:       t.acks.sentAt,
+			AckedVersion: t.acks.ackedVersion,
 		}
-		if t.lastNack != nil {
-			n := *t.lastNack
+		if t.acks.lastNack != nil {
+			n := *t.acks.lastNack
 			ts.LastNack = &n
 		}
 		ns.Types = append(ns.Types, ts)
