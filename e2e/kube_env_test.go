@@ -250,12 +250,11 @@ func startReplica(t testing.TB, k *kubeEnv, o replicaOptions) *replica {
 	r.cache = snapshot.NewCache(snapshot.WithLogger(log))
 	r.runner = controlplane.New(controlplane.Config{Store: r.store, Cache: r.cache, Options: translator.Options{}, Log: log})
 	reports := r.runner.Reports()
-	r.xsrv, err = xds.New(r.cache, xds.WithLogger(log), xds.WithNackHandler(func(n xds.Nack) {
-		reports.RecordNack(controlplane.Nack{Node: n.NodeID, TypeURL: n.TypeURL, Version: n.Version, Message: n.Message, Time: n.Time}, n.Objects)
-	}))
+	r.xsrv, err = xds.New(r.cache, xds.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
+	reports.SetNacks(r.xsrv.StandingNacks)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

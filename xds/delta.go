@@ -2,7 +2,6 @@ package xds
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -35,69 +34,21 @@ func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 	t := st.typeState(k)
 	// A stale nonce is no ACK, but in delta the subscription changes in
 	// the request still count: they are increments, not a full list.
-	ns, _ := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil), time.Now())
-	if ns != nil {
-		n := st.nack(t, ns)
+	if rejected, _ := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil)); rejected {
+		n := st.nack(t, req.GetErrorDetail().GetMessage(), time.Now())
 		nk = &n
 	}
-	if !t.requested {
-		t.requested = true
+	c := t.sub.change(k, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe(), st.srv.shared)
+	if c.first {
 		t.mustRespond = true
 		for n, v := range req.GetInitialResourceVersions() {
-			t.have.set(n, v)
-		}
-		if len(req.GetResourceNamesSubscribe()) == 0 && wildcardKind(k) {
-			t.wildcard = true
+			t.delta.have.set(n, v)
 		}
 	}
-	// t.names and t.sorted may be shared with other streams (a fleet
-	// subscribes alike): never modified in place, replaced.
-	var add []string
-	for _, n := range req.GetResourceNamesSubscribe() {
-		if n == "*" {
-			t.wildcard = true
-		} else if !t.names[n] {
-			add = append(add, n)
-			if t.notFound == nil {
-				t.notFound = map[string]bool{}
-			}
-			t.notFound[n] = true
-		}
-	}
-	var drop map[string]bool
-	for _, n := range req.GetResourceNamesUnsubscribe() {
-		if n == "*" {
-			t.wildcard = false
-			continue
-		}
-		if drop == nil {
-			drop = map[string]bool{}
-		}
-		drop[n] = true
-		delete(t.notFound, n)
-		if !t.wildcard {
-			t.have.del(n) // the client forgets it; no removal is due
-		}
-	}
-	if len(add) > 0 || len(drop) > 0 {
-		sorted := make([]string, 0, len(t.sorted)+len(add))
-		for _, n := range t.sorted {
-			if !drop[n] {
-				sorted = append(sorted, n)
-			}
-		}
-		for _, n := range add {
-			if !drop[n] {
-				sorted = append(sorted, n)
-			}
-		}
-		slices.Sort(sorted)
-		t.sorted, t.names = st.srv.shared.subscription(k, slices.Clip(slices.Compact(sorted)))
-	}
+	t.delta.subscribed(c)
 	if len(req.GetResourceNamesUnsubscribe()) > 0 {
-		t.pruneHeld()
+		t.subscriptionChanged()
 	}
-	t.gen++
 	st.mu.Unlock()
 	st.srv.emitNack(nk)
 	return nil
@@ -121,51 +72,26 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	t := st.types[k]
-	if t == nil || !t.requested || st.snap == nil {
+	if t == nil || !t.sub.requested || st.snap == nil {
 		return nil, time.Time{}
 	}
 	// Nothing moved since the last flush that brought the client up to
 	// date: skip the walk over every resource.
-	if v, ok := t.memoized(st.snap); ok && v == t.sentVersion && !t.mustRespond && len(t.notFound) == 0 {
+	if v, ok := t.sub.memoized(k, st.snap); ok && v == t.acks.sentVersion && !t.mustRespond && len(t.delta.notFound) == 0 {
 		return nil, time.Time{}
 	}
-	rs := t.selected(st.snap)
+	rs := t.sub.selected(k, st.snap)
 	version := snapshot.SetVersion(rs)
-	if st.held(k, version, rs) {
+	if st.gated(k, version, rs) {
 		return nil, time.Time{}
 	}
-	desired := func(n string) bool {
-		_, ok := slices.BinarySearchFunc(rs, n, func(r *snapshot.Resource, n string) int { return strings.Compare(r.Name, n) })
-		return ok
-	}
-	var changed []*discoveryv3.Resource
-	var names []string
-	for _, r := range rs {
-		if v, ok := t.have.get(r.Name); !ok || v != r.Version {
-			changed = append(changed, r.Delta)
-			names = append(names, r.Name)
-		}
-	}
-	var removed []string
-	t.have.each(func(n string) {
-		if !desired(n) {
-			removed = append(removed, n)
-		}
-	})
-	// Names just subscribed that do not exist are answered as removed, so
-	// the client need not wait for a timeout to learn it.
-	for n := range t.notFound {
-		if _, had := t.have.get(n); !desired(n) && !had {
-			removed = append(removed, n)
-		}
-	}
-	t.notFound = nil
+	changed, names, removed := t.delta.diff(rs)
 	// Once the changed are sent and the removed removed, the client has
 	// exactly rs (or had it already): share it.
-	base := st.srv.shared.heldFor(k, version, rs)
-	t.have.reset(base)
+	base := st.srv.shared.baseFor(k, version, rs)
+	t.delta.caughtUp(base)
 	if len(changed) == 0 && len(removed) == 0 && !t.mustRespond {
-		t.memoize(st.snap, t.sentVersion)
+		t.sub.memoize(k, st.snap, t.acks.sentVersion)
 		return nil, time.Time{}
 	}
 	slices.Sort(removed)
@@ -173,15 +99,13 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 		names = base.names // everything: share the list
 	}
 	published := t.record(st, version, names)
-	if tracksHeld(k) {
-		t.recordSet(base.names)
-	}
-	t.memoize(st.snap, t.sentVersion)
+	t.recordHeld(base.names)
+	t.sub.memoize(k, st.snap, t.acks.sentVersion)
 	return &discoveryv3.DeltaDiscoveryResponse{
-		SystemVersionInfo: t.sentVersion,
+		SystemVersionInfo: t.acks.sentVersion,
 		Resources:         changed,
 		RemovedResources:  removed,
 		TypeUrl:           k.TypeURL(),
-		Nonce:             t.sentNonce,
+		Nonce:             t.acks.sentNonce,
 	}, published
 }

@@ -262,16 +262,16 @@ func TestDeltaResubscribe(t *testing.T) {
 	for _, s := range e.srv.streams {
 		s.mu.Lock()
 		ts := s.types[snapshot.KindEndpoint]
-		sorted = append(sorted, ts.sorted)
-		if ts.have.base == nil || len(ts.have.over) != 0 {
-			t.Errorf("have = %+v, want a base only", ts.have)
+		sorted = append(sorted, ts.sub.sorted)
+		if ts.delta.have.base == nil || len(ts.delta.have.over) != 0 {
+			t.Errorf("have = %+v, want a base only", ts.delta.have)
 		} else {
-			have = append(have, ts.have.base.names)
+			have = append(have, ts.delta.have.base.names)
 		}
 		s.mu.Unlock()
 	}
 	e.srv.mu.Unlock()
 	if len(sorted) != 2 || &sorted[0][0] != &sorted[1][0] || len(have) != 2 || &have[0][0] != &have[1][0] {
-		t.Fatalf("subscriptions %v and held sets %v are not shared", sorted, have)
+		t.Fatalf("subscriptions %v and have-sets %v are not shared", sorted, have)
 	}
 }

@@ -1,7 +1,6 @@
 package xds
 
 import (
-	"slices"
 	"time"
 
 	"github.com/serin-dev/serin/snapshot"
@@ -23,107 +22,27 @@ import (
 // A wait on an unanswered response is bounded by gateValve; a wait on a
 // rejected one is not (see waiting).
 //
+// What the node holds is heldNames (held.go), kept for CDS and EDS; what a
+// version needs is routeNeeds (needs.go), kept for LDS and RDS.
+//
 // Updates that only change or remove clusters and endpoints the node has
-// never hold routes: endpoint churn faster than the node's EDS ACKs must not
+// never make routes wait: endpoint churn faster than the node's EDS ACKs must not
 // delay a route change (a canary rollback is one RDS push). A response that
 // carries nothing (an empty EDS, which Envoy without EDS watches never ACKs)
-// can hold nothing, since nothing needed is in it.
+// makes nothing wait, since nothing needed is in it.
 //
-// Names the node has not subscribed to never hold anything: a gRPC client
+// Names the node has not subscribed to never make anything wait: a gRPC client
 // subscribes to clusters only after it has the routes naming them, and to
 // endpoints only after the clusters, so waiting for them would deadlock it.
 
 // gateValve bounds the wait for an unanswered CDS or EDS response. Envoy
 // ACKs within milliseconds; a response unanswered for 2 s is one the node is
 // not going to answer soon (a lost or never-sent ACK, an overloaded node),
-// and holding a route change longer costs more (it may be a rollback) than
+// and keeping a route change waiting longer costs more (it may be a rollback) than
 // the short 503 window on a cluster the node is most likely warming by then.
 // It is also well below Envoy's 15 s initial_fetch_timeout, after which
 // Envoy itself stops waiting for a warming cluster's endpoints.
 const gateValve = 2 * time.Second
-
-// recentSent is how many unanswered CDS/EDS responses a stream remembers so
-// that an ACK of an older one (SotW: the node has not seen the newest yet)
-// still tells which names it holds.
-const recentSent = 8
-
-// sentRecord is one CDS or EDS response: its nonce, when it was sent, and
-// the names the node holds once it applies it.
-type sentRecord struct {
-	nonce string
-	at    time.Time
-	set   []string // sorted; may be shared, read only
-}
-
-// tracksHeld reports whether the names a node holds of kind k are tracked.
-func tracksHeld(k snapshot.Kind) bool {
-	return k == snapshot.KindCluster || k == snapshot.KindEndpoint
-}
-
-// recordSet notes the names the node holds once it applies the response
-// just recorded (sorted). Callers hold st.mu.
-func (t *typeState) recordSet(set []string) {
-	if !tracksHeld(t.kind) {
-		return
-	}
-	t.sentSet = set
-	if len(t.recent) == recentSent {
-		t.recent = slices.Delete(t.recent, 0, 1)
-	}
-	t.recent = append(t.recent, sentRecord{nonce: t.sentNonce, at: t.sentAt, set: set})
-}
-
-// answered applies an ACK or NACK of the latest response to the held set.
-func (t *typeState) answered(ack bool) {
-	if ack {
-		t.ackedSet = t.sentSet
-	}
-	t.recent = t.recent[:0]
-	t.inFlightSince = time.Time{}
-}
-
-// creditStale applies an ACK of an older response: the node holds what that
-// response carried, and the oldest unanswered response is the next one.
-func (t *typeState) creditStale(nonce string) {
-	i := slices.IndexFunc(t.recent, func(r sentRecord) bool { return r.nonce == nonce })
-	if i < 0 || i == len(t.recent)-1 {
-		return // unknown, or the latest (handled as a current ACK)
-	}
-	t.ackedSet = t.recent[i].set
-	t.inFlightSince = t.recent[i+1].at
-	t.recent = slices.Delete(t.recent, 0, i+1)
-}
-
-// pruneHeld forgets held names the node no longer subscribes to: once it
-// unsubscribes, it drops them, and must be sent them again if it comes back.
-func (t *typeState) pruneHeld() {
-	if !tracksHeld(t.kind) || t.wildcard {
-		return
-	}
-	keep := func(set []string) []string {
-		if !slices.ContainsFunc(set, func(n string) bool { return !t.names[n] }) {
-			return set
-		}
-		out := make([]string, 0, len(set))
-		for _, n := range set {
-			if t.names[n] {
-				out = append(out, n)
-			}
-		}
-		return out
-	}
-	t.ackedSet = keep(t.ackedSet)
-}
-
-// covers reports whether the node subscribes to name of this type.
-func (t *typeState) covers(name string) bool {
-	return t != nil && t.requested && (t.wildcard || t.names[name])
-}
-
-func holds(set []string, name string) bool {
-	_, ok := slices.BinarySearch(set, name)
-	return ok
-}
 
 // waiting reports whether name, which the node subscribes to and has not
 // ACKed, is worth waiting for, and until when (zero: no bound).
@@ -136,24 +55,24 @@ func holds(set []string, name string) bool {
 // known here, so every name in it counts as rejected. This cannot wedge a
 // client: the wait ends when a later response carrying the name is ACKed,
 // and a config change that no longer routes to the name makes a new
-// version with other needs, which is not held for it.
+// version with other needs, which does not wait for it.
 func (t *typeState) waiting(name string) (until time.Time, ok bool) {
-	if !holds(t.sentSet, name) {
+	if !holds(t.held.sent, name) {
 		return time.Time{}, false
 	}
-	if t.inFlight {
-		return t.inFlightSince.Add(gateValve), true
+	if t.acks.inFlight {
+		return t.held.since.Add(gateValve), true
 	}
-	if t.lastNack != nil && t.lastNack.Nonce == t.sentNonce {
+	if t.acks.rejectedLatest() {
 		return time.Time{}, true
 	}
 	return time.Time{}, false
 }
 
-// hold reports whether the LDS or RDS version v of kind k must wait, and
-// when to look again (zero: only a request or a publish can release it).
-// rs is the selected set of that version. Callers hold st.mu.
-func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now time.Time) (bool, time.Time) {
+// gateClosed reports whether the LDS or RDS version v of kind k must wait,
+// and when to look again (zero: only a request or a publish can open the
+// gate). rs is the selected set of that version. Callers hold st.mu.
+func (st *stream) gateClosed(k snapshot.Kind, v string, rs []*snapshot.Resource, now time.Time) (bool, time.Time) {
 	if k != snapshot.KindListener && k != snapshot.KindRoute {
 		return false, time.Time{}
 	}
@@ -162,17 +81,17 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 	if k == snapshot.KindListener {
 		key += "/" + st.snap.Version(snapshot.KindRoute)
 	}
-	if t.needsKey != key {
+	if t.needs.key != key {
 		// The selected set's version is a hash of its content, so streams
 		// that hold the same set share one computation.
 		// The translator said what each resource needs; the snapshot joins
 		// a listener's needs with its route configurations'.
 		n := st.snap.ClusterNeeds(rs)
-		t.needsKey, t.needs, t.needsEDS = key, n.Clusters, n.Endpoints
+		t.needs.set(key, n.Clusters, n.Endpoints)
 	}
 	ct, et := st.types[snapshot.KindCluster], st.types[snapshot.KindEndpoint]
-	cdsAcked, edsAcked := ct.acked(), et.acked()
-	if sameSlice(t.heldNeeds, t.needs) && sameSlice(t.heldCDS, cdsAcked) && sameSlice(t.heldEDS, edsAcked) {
+	cdsAcked, edsAcked := ct.heldAcked(), et.heldAcked()
+	if t.needs.allHeldFor(cdsAcked, edsAcked) {
 		// A weight change keeps the clusters a route needs: checking the
 		// node still holds them all is one comparison, not thousands of
 		// lookups per stream.
@@ -181,10 +100,10 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 	all := true // the node holds every need, whatever the subscriptions
 	defer func() {
 		if all {
-			t.heldNeeds, t.heldCDS, t.heldEDS = t.needs, cdsAcked, edsAcked
+			t.needs.rememberAllHeld(cdsAcked, edsAcked)
 		}
 	}()
-	for i, c := range t.needs {
+	for i, c := range t.needs.clusters {
 		if st.snap.Get(snapshot.KindCluster, c) == nil {
 			all = false
 			continue // not served: nothing to wait for
@@ -202,7 +121,7 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 			}
 			continue // valve open; its endpoints are not waited for either
 		}
-		name := t.needsEDS[i]
+		name := t.needs.endpoints[i]
 		if name == "" || holds(edsAcked, name) {
 			continue
 		}
@@ -218,14 +137,14 @@ func (st *stream) hold(k snapshot.Kind, v string, rs []*snapshot.Resource, now t
 	return false, time.Time{}
 }
 
-// held is hold now, arming a wake-up for when a bounded wait ends.
+// gated is gateClosed now, arming a wake-up for when a bounded wait ends.
 // Callers hold st.mu.
-func (st *stream) held(k snapshot.Kind, v string, rs []*snapshot.Resource) bool {
-	hold, until := st.hold(k, v, rs, time.Now())
-	if hold && !until.IsZero() {
+func (st *stream) gated(k snapshot.Kind, v string, rs []*snapshot.Resource) bool {
+	closed, until := st.gateClosed(k, v, rs, time.Now())
+	if closed && !until.IsZero() {
 		st.wakeAt(until)
 	}
-	return hold
+	return closed
 }
 
 // wakeAt arranges a wake-up (a flush) at t, unless one is due no later.
@@ -257,25 +176,4 @@ func (st *stream) stopTimer() {
 		st.timer.Stop()
 		st.timer = nil
 	}
-}
-
-// acked is the ACKed set of a type the node may not have asked for.
-func (t *typeState) acked() []string {
-	if t == nil {
-		return nil
-	}
-	return t.ackedSet
-}
-
-// sameSlice reports whether a and b hold the same names: the same shared
-// slice (the usual case: needs and sent sets are shared between streams),
-// or equal contents.
-func sameSlice(a, b []string) bool {
-	if a == nil || b == nil {
-		return false
-	}
-	if len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) {
-		return true
-	}
-	return slices.Equal(a, b)
 }

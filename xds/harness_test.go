@@ -79,6 +79,8 @@ type sotwClient struct {
 	errc   chan error // the stream's end
 	// last response per type, for ACKs
 	last map[string]*discoveryv3.DiscoveryResponse
+	// end closes the stream, as a node that leaves.
+	end context.CancelFunc
 }
 
 func (e *env) sotw(t *testing.T, n *corev3.Node) *sotwClient {
@@ -88,7 +90,7 @@ func (e *env) sotw(t *testing.T, n *corev3.Node) *sotwClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &sotwClient{t: t, node: n, stream: st, resps: make(chan *discoveryv3.DiscoveryResponse, 100), errc: make(chan error, 1), last: map[string]*discoveryv3.DiscoveryResponse{}}
+	c := &sotwClient{t: t, node: n, stream: st, resps: make(chan *discoveryv3.DiscoveryResponse, 100), errc: make(chan error, 1), last: map[string]*discoveryv3.DiscoveryResponse{}, end: cancel}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

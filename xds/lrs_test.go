@@ -8,6 +8,8 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	lrsv3 "github.com/envoyproxy/go-control-plane/envoy/service/load_stats/v3"
+
+	"github.com/serin-dev/serin/pkg/load"
 )
 
 func stats(cluster string, succ, errs, inProgress uint64) *endpointv3.ClusterStats {
@@ -29,8 +31,8 @@ func stats(cluster string, succ, errs, inProgress uint64) *endpointv3.ClusterSta
 func TestLRS(t *testing.T) {
 	e := start(t)
 	update(t, e, app(90, 10))
-	reports := make(chan LoadReport, 10)
-	defer e.srv.Loads().Subscribe(func(r LoadReport) { reports <- r })()
+	reports := make(chan load.Report, 10)
+	defer e.srv.Loads().Subscribe(func(r load.Report) { reports <- r })()
 
 	open := func(id string) (lrsv3.LoadReportingService_StreamLoadStatsClient, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(context.Background())

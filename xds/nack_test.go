@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -131,5 +132,19 @@ func TestRepeatedErrorDetailCountsOneNack(t *testing.T) {
 	var m dto.Metric
 	if err := e.srv.metrics.nacks.WithLabelValues("endpoint").Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
 		t.Errorf("serin_xds_nacks_total{type=endpoint} = %v, want 1", m.GetCounter().GetValue())
+	}
+}
+
+// A NACK's JSON is a node's lastNack in GET /api/v1/nodes: what the node
+// rejected and why, not the names and objects (thousands) nor the node and
+// type, which the enclosing entry gives.
+func TestNackJSONIsTheNodeListingsLastNack(t *testing.T) {
+	b, err := json.Marshal(Nack{NodeID: "n", TypeURL: cds, Version: "v", Nonce: "3", Message: "m", Time: time.Unix(0, 0).UTC(),
+		Resources: []string{"a"}, Objects: []ident.Ref{{Kind: "Upstream", Name: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"version":"v","nonce":"3","message":"m","time":"1970-01-01T00:00:00Z"}`; string(b) != want {
+		t.Errorf("JSON = %s, want %s", b, want)
 	}
 }

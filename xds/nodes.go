@@ -22,15 +22,15 @@ type NodeStatus struct {
 
 // TypeStatus is a node's state for one resource type.
 type TypeStatus struct {
-	Type         string      `json:"type"` // cluster, endpoint, listener, route
-	TypeURL      string      `json:"typeUrl"`
-	Wildcard     bool        `json:"wildcard,omitempty"`
-	Subscribed   int         `json:"subscribed"` // names asked for, besides a wildcard
-	SentVersion  string      `json:"sentVersion,omitempty"`
-	SentNonce    string      `json:"sentNonce,omitempty"`
-	SentAt       time.Time   `json:"sentAt,omitzero"`
-	AckedVersion string      `json:"ackedVersion,omitempty"`
-	LastNack     *NackStatus `json:"lastNack,omitempty"`
+	Type         string    `json:"type"` // cluster, endpoint, listener, route
+	TypeURL      string    `json:"typeUrl"`
+	Wildcard     bool      `json:"wildcard,omitempty"`
+	Subscribed   int       `json:"subscribed"` // names asked for, besides a wildcard
+	SentVersion  string    `json:"sentVersion,omitempty"`
+	SentNonce    string    `json:"sentNonce,omitempty"`
+	SentAt       time.Time `json:"sentAt,omitzero"`
+	AckedVersion string    `json:"ackedVersion,omitempty"`
+	LastNack     *Nack     `json:"lastNack,omitempty"`
 }
 
 // Nodes lists the connected nodes sorted by id, in push-order of types.
@@ -67,21 +67,21 @@ func (st *stream) status() (NodeStatus, bool) {
 	}
 	for k := range snapshot.NumKinds {
 		t := st.types[k]
-		if t == nil || !t.requested {
+		if t == nil || !t.sub.requested {
 			continue
 		}
 		ts := TypeStatus{
 			Type:         k.String(),
 			TypeURL:      k.TypeURL(),
-			Wildcard:     t.wildcard,
-			Subscribed:   len(t.names),
-			SentVersion:  t.sentVersion,
-			SentNonce:    t.sentNonce,
-			SentAt:       t.sentAt,
-			AckedVersion: t.ackedVersion,
+			Wildcard:     t.sub.wildcard,
+			Subscribed:   len(t.sub.names),
+			SentVersion:  t.acks.sentVersion,
+			SentNonce:    t.acks.sentNonce,
+			SentAt:       t.acks.sentAt,
+			AckedVersion: t.acks.ackedVersion,
 		}
-		if t.lastNack != nil {
-			n := *t.lastNack
+		if t.acks.lastNack != nil {
+			n := *t.acks.lastNack
 			ts.LastNack = &n
 		}
 		ns.Types = append(ns.Types, ts)

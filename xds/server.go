@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/serin-dev/serin/pkg/load"
 	"github.com/serin-dev/serin/snapshot"
 )
 
@@ -51,8 +52,9 @@ type Server struct {
 	onNack      func(Nack)
 	lrsInterval time.Duration
 	metrics     *metrics
-	loads       *LoadStore
+	loads       *load.Store
 	shared      *shared
+	standing    standingNacks
 
 	mu      sync.Mutex
 	streams map[int64]*stream
@@ -82,7 +84,7 @@ func New(cache *snapshot.Cache, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("xds metrics: %w", err)
 	}
 	s.metrics = m
-	s.loads = newLoadStore()
+	s.loads = load.NewStore()
 	s.unsub = cache.Subscribe(s.wake)
 	return s, nil
 }
@@ -93,8 +95,8 @@ func (s *Server) Register(gs *grpc.Server) {
 	lrsv3.RegisterLoadReportingServiceServer(gs, lrsService{s})
 }
 
-// Loads returns the LRS totals store.
-func (s *Server) Loads() *LoadStore { return s.loads }
+// Loads returns the store the LRS service adds clients' reports to.
+func (s *Server) Loads() *load.Store { return s.loads }
 
 // Stop ends every open stream (clients reconnect, to this server's
 // successor) and stops watching the cache. ADS streams never end on their
@@ -136,6 +138,7 @@ func (s *Server) addStream(st *stream) {
 
 func (s *Server) removeStream(st *stream) {
 	st.stopTimer()
+	s.standing.dropStream(st.id) // the node left: its NACKs no longer stand
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.streams[st.id]; ok {

@@ -18,9 +18,9 @@ type shared struct {
 	mu   sync.Mutex
 	subs [snapshot.NumKinds][]sharedSub
 	sent [snapshot.NumKinds][]string
-	// held: the recent selected sets delta clients were brought up to
+	// bases: the recent selected sets delta clients were brought up to
 	// (have.go), by content version.
-	held [snapshot.NumKinds][]sharedHeld
+	bases [snapshot.NumKinds][]sharedBase
 }
 
 type sharedSub struct {

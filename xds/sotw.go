@@ -44,21 +44,21 @@ func (st *stream) handleSotW(req *discoveryv3.DiscoveryRequest) error {
 	var nk *Nack
 	st.mu.Lock()
 	t := st.typeState(k)
-	ns, current := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil), time.Now())
+	rejected, current := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil))
 	if !current { // stale nonce: the client has not seen our latest response
 		st.mu.Unlock()
 		return nil
 	}
-	if ns != nil {
-		n := st.nack(t, ns)
+	if rejected {
+		n := st.nack(t, req.GetErrorDetail().GetMessage(), time.Now())
 		nk = &n
 	}
-	if !t.requested && req.GetVersionInfo() != "" {
-		t.ackedVersion = req.GetVersionInfo() // what it had from a previous stream
+	if !t.sub.requested {
+		t.acks.resumed(req.GetVersionInfo()) // what it had from a previous stream
 	}
-	if t.setNames(req.GetResourceNames(), st.srv.shared) {
+	if t.sub.setNames(k, req.GetResourceNames(), st.srv.shared) {
 		t.mustRespond = true
-		t.pruneHeld()
+		t.subscriptionChanged()
 	}
 	st.mu.Unlock()
 	st.srv.emitNack(nk)
@@ -85,28 +85,28 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	t := st.types[k]
-	if t == nil || !t.requested || st.snap == nil {
+	if t == nil || !t.sub.requested || st.snap == nil {
 		return nil, time.Time{}
 	}
-	v, memo := t.memoized(st.snap)
+	v, memo := t.sub.memoized(k, st.snap)
 	var rs []*snapshot.Resource
 	if !memo {
-		rs = t.selected(st.snap)
+		rs = t.sub.selected(k, st.snap)
 		v = snapshot.SetVersion(rs)
-		t.memoize(st.snap, v)
+		t.sub.memoize(k, st.snap, v)
 	}
-	if v == t.nackedVersion {
+	if v == t.acks.nackedVersion {
 		// Never re-send what this node rejected; wait for new content.
 		t.mustRespond = false
 		return nil, time.Time{}
 	}
-	if v == t.sentVersion && !t.mustRespond {
+	if v == t.acks.sentVersion && !t.mustRespond {
 		return nil, time.Time{}
 	}
 	if memo {
-		rs = t.selected(st.snap)
+		rs = t.sub.selected(k, st.snap)
 	}
-	if st.held(k, v, rs) {
+	if st.gated(k, v, rs) {
 		return nil, time.Time{}
 	}
 	anys := make([]*anypb.Any, len(rs))
@@ -116,34 +116,13 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	}
 	names = st.srv.shared.sentNames(k, names)
 	published := t.record(st, v, names)
-	t.recordSet(names)
+	t.recordHeld(names)
 	return &discoveryv3.DiscoveryResponse{
 		VersionInfo: v,
 		Resources:   anys,
 		TypeUrl:     k.TypeURL(),
-		Nonce:       t.sentNonce,
+		Nonce:       t.acks.sentNonce,
 	}, published
-}
-
-// record notes a response about to be sent and returns the publication time
-// of the snapshot it carries when it is an update (for push latency).
-// Callers hold st.mu.
-func (t *typeState) record(st *stream, version string, names []string) time.Time {
-	var published time.Time
-	if t.sentSnap != nil && t.sentSnap != st.snap {
-		published = st.snap.Published
-	}
-	t.mustRespond = false
-	t.sentVersion = version
-	t.sentNonce = st.nextNonce()
-	t.sentAt = time.Now()
-	t.sentNames = names
-	t.sentSnap = st.snap
-	if !t.inFlight {
-		t.inFlightSince = t.sentAt
-	}
-	t.inFlight = true
-	return published
 }
 
 // sent counts a response and its push latency.

@@ -36,7 +36,7 @@ type stream struct {
 	snap       *snapshot.Snapshot
 	types      [snapshot.NumKinds]*typeState
 	nonce      uint64
-	// timer wakes the stream at timerAt, when a bounded wait of a held
+	// timer wakes the stream at timerAt, when a bounded wait of a gated
 	// listener or route version ends (gate.go).
 	timer   *time.Timer
 	timerAt time.Time

@@ -145,7 +145,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	runner := controlplane.New(cpCfg)
 	reports := runner.Reports()
 	if src != nil {
-		reports.SetExtra(func() []admin.ResourceStatus { return fileErrors(src.Errors()) })
+		reports.SetExtra(func() []controlplane.ResourceStatus { return fileErrors(src.Errors()) })
 	}
 	if k != nil {
 		if err := k.startStatus(st, reports); err != nil {
@@ -156,13 +156,12 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		}
 	}
 
-	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg), xds.WithNackHandler(func(n xds.Nack) {
-		reports.RecordNack(controlplane.Nack{Node: n.NodeID, TypeURL: n.TypeURL, Version: n.Version, Message: n.Message, Time: n.Time}, n.Objects)
-	}))
+	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg))
 	if err != nil {
 		return err
 	}
-	reports.SetLive(nackStands(xsrv))
+	// An object shows the NACKs that still stand against it.
+	reports.SetNacks(xsrv.StandingNacks)
 
 	xdsLis, err := net.Listen("tcp", o.xdsAddr)
 	if err != nil {

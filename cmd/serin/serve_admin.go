@@ -5,39 +5,16 @@ import (
 	"os"
 	"strings"
 
-	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/controlplane"
 	"github.com/serin-dev/serin/pkg/source/file"
-	"github.com/serin-dev/serin/xds"
 )
 
 // What serve shows on its admin API and terminal.
 
-// nackStands keeps a recorded NACK on an object while the node is still
-// connected and has not been sent a later version of that type. The nodes
-// are indexed once per read of the reports.
-func nackStands(x *xds.Server) func() func(controlplane.Nack) bool {
-	return func() func(controlplane.Nack) bool {
-		type key struct{ node, typeURL string }
-		current := map[key]string{} // the NACKed version that still stands
-		for _, ns := range x.Nodes() {
-			for _, ts := range ns.Types {
-				if ts.LastNack != nil && ts.SentVersion == ts.LastNack.Version {
-					current[key{ns.ID, ts.TypeURL}] = ts.LastNack.Version
-				}
-			}
-		}
-		return func(n controlplane.Nack) bool {
-			v, ok := current[key{n.Node, n.TypeURL}]
-			return ok && v == n.Version
-		}
-	}
-}
-
-func fileErrors(errs []file.FileError) []admin.ResourceStatus {
-	out := make([]admin.ResourceStatus, 0, len(errs))
+func fileErrors(errs []file.FileError) []controlplane.ResourceStatus {
+	out := make([]controlplane.ResourceStatus, 0, len(errs))
 	for _, e := range errs {
-		out = append(out, admin.ResourceStatus{Kind: "File", Name: e.File, State: "Rejected", Reason: e.Error(), Origin: e.File})
+		out = append(out, controlplane.ResourceStatus{Kind: "File", Name: e.File, State: "Rejected", Reason: e.Error(), Origin: e.File})
 	}
 	return out
 }

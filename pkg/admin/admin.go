@@ -13,19 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
 
-// ResourceStatus is one object's translation result, as GET
-// /api/v1/resources returns it.
-type ResourceStatus struct {
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	State     string `json:"state"`
-	Reason    string `json:"reason,omitempty"`
-	// Origin is file:line in file mode.
-	Origin string `json:"origin,omitempty"`
-}
+	"github.com/serin-dev/serin/pkg/controlplane"
+)
 
 // Backend is what the admin API reads. Every function may be nil, in which
 // case its endpoint answers 404.
@@ -34,7 +24,7 @@ type Backend struct {
 	Ready func() bool
 	// Resources lists every object's state (and every file that failed to
 	// load, as kind "File").
-	Resources func() []ResourceStatus
+	Resources func() []controlplane.ResourceStatus
 	// Nodes lists connected nodes with their ACK/NACK state.
 	Nodes func() any
 	// Snapshot returns the served resources of a fleet as JSON.
@@ -76,7 +66,7 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 		m.HandleFunc("GET /api/v1/resources", func(w http.ResponseWriter, r *http.Request) {
 			out := b.Resources()
 			if out == nil {
-				out = []ResourceStatus{}
+				out = []controlplane.ResourceStatus{}
 			}
 			if st := r.URL.Query().Get("state"); st != "" {
 				kept := out[:0:0]

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/serin-dev/serin/pkg/controlplane"
 )
 
 func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
@@ -33,13 +35,13 @@ func TestReadyzFollowsBackend(t *testing.T) {
 }
 
 func TestResourcesFilterByState(t *testing.T) {
-	h := New(Backend{Resources: func() []ResourceStatus {
-		return []ResourceStatus{
+	h := New(Backend{Resources: func() []controlplane.ResourceStatus {
+		return []controlplane.ResourceStatus{
 			{Kind: "Upstream", Namespace: "default", Name: "a", State: "Accepted"},
 			{Kind: "UpstreamGroup", Namespace: "default", Name: "g", State: "Rejected", Reason: "spec.destinations: weights must add up to more than 0"},
 		}
 	}}, nil, "")
-	var all, rejected []ResourceStatus
+	var all, rejected []controlplane.ResourceStatus
 	if err := json.Unmarshal(get(t, h, "/api/v1/resources").Body.Bytes(), &all); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/serin-dev/serin/xds"
+	"github.com/serin-dev/serin/pkg/load"
 )
 
 // LRS turns the load reports that clients send to serin's own LRS service
@@ -28,9 +28,10 @@ func (p *LRS) Observe(cluster string, successful, failed uint64, at time.Time) {
 	p.l.add(cluster, successful+failed, failed, Histogram{}, at)
 }
 
-// Attach feeds every report the xDS server's LRS service receives into p.
-func (p *LRS) Attach(loads *xds.LoadStore) (cancel func()) {
-	return loads.Subscribe(func(r xds.LoadReport) {
+// Attach feeds every report added to loads (by the xDS server's LRS
+// service) into p.
+func (p *LRS) Attach(loads *load.Store) (cancel func()) {
+	return loads.Subscribe(func(r load.Report) {
 		if r.Successful+r.Error == 0 {
 			return // an idle interval: nothing to count or to react to
 		}

@@ -1,6 +1,6 @@
 package peers
 
-import "github.com/serin-dev/serin/xds"
+import "github.com/serin-dev/serin/pkg/load"
 
 // Delta is one peer's new load on one cluster since the previous poll.
 type Delta struct {
@@ -38,7 +38,7 @@ func newTracker() *tracker { return &tracker{peers: map[string]*peerState{}} }
 //   - a total that went down means the peer restarted (the only sign of
 //     it when a peer sends no instance id): the new total is the delta;
 //   - a cluster that a known peer reports for the first time counts whole.
-func (t *tracker) observe(url, instance string, totals []xds.LoadTotals) []Delta {
+func (t *tracker) observe(url, instance string, totals []load.Totals) []Delta {
 	prev, known := t.peers[url]
 	next := &peerState{instance: instance, clusters: make(map[string]counts, len(totals))}
 	for _, lt := range totals {

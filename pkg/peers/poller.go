@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/serin-dev/serin/xds"
+	"github.com/serin-dev/serin/pkg/load"
 )
 
 // InstanceHeader carries a replica's instance id on /api/v1/loadreports,
@@ -188,7 +188,7 @@ func (p *Poller) Poll(ctx context.Context) {
 
 type fetched struct {
 	instance string
-	totals   []xds.LoadTotals
+	totals   []load.Totals
 	at       time.Time
 	err      error
 }

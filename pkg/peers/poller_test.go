@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/serin-dev/serin/xds"
+	"github.com/serin-dev/serin/pkg/load"
 )
 
 // fakePeer is a replica's admin API: its instance id and cumulative totals.
@@ -34,9 +34,9 @@ func newFakePeer(t *testing.T, instance string) *fakePeer {
 			w.WriteHeader(p.status)
 			return
 		}
-		out := []xds.LoadTotals{}
+		out := []load.Totals{}
 		for c, v := range p.totals {
-			out = append(out, xds.LoadTotals{Cluster: c, Successful: v[0], Error: v[1], Reports: 1})
+			out = append(out, load.Totals{Cluster: c, Successful: v[0], Error: v[1], Reports: 1})
 		}
 		w.Header().Set(InstanceHeader, p.instance)
 		json.NewEncoder(w).Encode(out)
@@ -162,8 +162,8 @@ func TestPollerDeltas(t *testing.T) {
 
 func TestTrackerTotalDown(t *testing.T) {
 	tr := newTracker()
-	lt := func(ok, failed uint64) []xds.LoadTotals {
-		return []xds.LoadTotals{{Cluster: "c", Successful: ok, Error: failed}}
+	lt := func(ok, failed uint64) []load.Totals {
+		return []load.Totals{{Cluster: "c", Successful: ok, Error: failed}}
 	}
 	if d := tr.observe("u", "", lt(100, 5)); d != nil {
 		t.Fatalf("first sight: %v", d)

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
-	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	serinclient "github.com/serin-dev/serin/pkg/client/clientset/versioned"
 	"github.com/serin-dev/serin/pkg/controlplane"
@@ -40,8 +39,8 @@ const (
 // ReportSource is what the status writer reads; *controlplane.Reports
 // implements it.
 type ReportSource interface {
-	List() []admin.ResourceStatus
-	Nacks(ident.Ref) []controlplane.Nack
+	List() []controlplane.ResourceStatus
+	Nacks(ident.Ref) []v1alpha1.NackStatus
 }
 
 // StatusConfig wires a StatusWriter.
@@ -203,18 +202,13 @@ func (w *StatusWriter) sync(ctx context.Context) {
 }
 
 // desired is the status a report asks for.
-func (w *StatusWriter) desired(txn *store.ReadTxn, rep admin.ResourceStatus) v1alpha1.ResourceStatus {
+func (w *StatusWriter) desired(txn *store.ReadTxn, rep controlplane.ResourceStatus) v1alpha1.ResourceStatus {
 	ref := ident.Ref{Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name}
 	st := v1alpha1.ResourceStatus{State: v1alpha1.State(rep.State), Reason: rep.Reason}
 	if obj, ok := storeObject(txn, rep.Kind, ident.Key{Namespace: rep.Namespace, Name: rep.Name}); ok {
 		st.ObservedGeneration = obj.GetGeneration()
 	}
-	for _, n := range w.cfg.Reports.Nacks(ref) {
-		st.Nacks = append(st.Nacks, v1alpha1.NackStatus{
-			Node: n.Node, TypeURL: n.TypeURL, Version: n.Version, Message: n.Message,
-			Time: metav1.NewTime(n.Time.Truncate(time.Second)),
-		})
-	}
+	st.Nacks = append(st.Nacks, w.cfg.Reports.Nacks(ref)...)
 	return st
 }
 

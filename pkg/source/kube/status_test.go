@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/controlplane"
 	"github.com/serin-dev/serin/pkg/ident"
@@ -19,23 +19,23 @@ import (
 // fakeReports is a ReportSource whose state the test changes.
 type fakeReports struct {
 	mu    sync.Mutex
-	list  []admin.ResourceStatus
-	nacks map[ident.Ref][]controlplane.Nack
+	list  []controlplane.ResourceStatus
+	nacks map[ident.Ref][]v1alpha1.NackStatus
 }
 
-func (f *fakeReports) List() []admin.ResourceStatus {
+func (f *fakeReports) List() []controlplane.ResourceStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]admin.ResourceStatus(nil), f.list...)
+	return append([]controlplane.ResourceStatus(nil), f.list...)
 }
 
-func (f *fakeReports) Nacks(r ident.Ref) []controlplane.Nack {
+func (f *fakeReports) Nacks(r ident.Ref) []v1alpha1.NackStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.nacks[r]
 }
 
-func (f *fakeReports) set(list ...admin.ResourceStatus) {
+func (f *fakeReports) set(list ...controlplane.ResourceStatus) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.list = list
@@ -99,7 +99,7 @@ func TestStatusWriterCoalesces(t *testing.T) {
 	w := newTestWriter(t, reports, api, 1000, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	reports.set(admin.ResourceStatus{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g", State: "Accepted"})
+	reports.set(controlplane.ResourceStatus{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g", State: "Accepted"})
 	go w.Run(ctx)
 	eventually(t, "first write", func() bool { return api.count() == 1 })
 
@@ -110,7 +110,7 @@ func TestStatusWriterCoalesces(t *testing.T) {
 		if i%2 == 1 {
 			state = "Rejected"
 		}
-		reports.set(admin.ResourceStatus{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g", State: state, Reason: "spec: r"})
+		reports.set(controlplane.ResourceStatus{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g", State: state, Reason: "spec: r"})
 		w.Trigger()
 		time.Sleep(time.Millisecond)
 	}
@@ -134,7 +134,7 @@ func TestStatusWriterCoalesces(t *testing.T) {
 	// A NACK is written with the report, then cleared.
 	ref := ident.Ref{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g"}
 	reports.mu.Lock()
-	reports.nacks = map[ident.Ref][]controlplane.Nack{ref: {{Node: "n1", TypeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", Version: "7", Message: "bad", Time: time.Now()}}}
+	reports.nacks = map[ident.Ref][]v1alpha1.NackStatus{ref: {{Node: "n1", TypeURL: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", Version: "7", Message: "bad", Time: metav1.NewTime(time.Now().Truncate(time.Second))}}}
 	reports.mu.Unlock()
 	w.Trigger()
 	eventually(t, "nack written", func() bool {
@@ -154,15 +154,15 @@ func TestStatusWriterCoalesces(t *testing.T) {
 func TestStatusWriterRateLimits(t *testing.T) {
 	reports := &fakeReports{}
 	api := &fakeAPI{status: map[ident.Key]v1alpha1.ResourceStatus{}}
-	var list []admin.ResourceStatus
+	var list []controlplane.ResourceStatus
 	for i := 0; i < 12; i++ {
 		name := string(rune('a' + i))
 		api.status[ident.Key{Namespace: "default", Name: name}] = v1alpha1.ResourceStatus{}
-		list = append(list, admin.ResourceStatus{Kind: v1alpha1.KindUpstream, Namespace: "default", Name: name, State: "Accepted"})
+		list = append(list, controlplane.ResourceStatus{Kind: v1alpha1.KindUpstream, Namespace: "default", Name: name, State: "Accepted"})
 	}
 	// Canaries are CanaryStatus's business, never the writer's.
 	api.status[ident.Key{Namespace: "default", Name: "cn"}] = v1alpha1.ResourceStatus{}
-	list = append(list, admin.ResourceStatus{Kind: v1alpha1.KindCanary, Namespace: "default", Name: "cn", State: "Accepted"})
+	list = append(list, controlplane.ResourceStatus{Kind: v1alpha1.KindCanary, Namespace: "default", Name: "cn", State: "Accepted"})
 	reports.set(list...)
 	// 20/s with a burst of 2: 12 writes take at least 0.5s.
 	w := newTestWriter(t, reports, api, 20, 2)
