@@ -260,7 +260,6 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 	return shapeMoved, reportMoved
 }
 
-func refCompare(a, b ident.Ref) int { return a.Compare(b) }
 
 func refLess(a, b ident.Ref) bool { return a.Compare(b) < 0 }
 

@@ -268,7 +268,7 @@ func (lay *layout) host(fleet string, v *vsCell, owner map[string]*vsCell, liste
 // ir returns the IR of the current cells: the last one when nothing in it
 // changed, else a new one that shares every unchanged virtual host and
 // cluster with it.
-func (lay *layout) ir(t *Translator) *IR {
+func (lay *layout) ir() *IR {
 	ir := &IR{Fleets: make([]*Fleet, len(lay.fleets))}
 	for i, f := range lay.fleets {
 		ir.Fleets[i] = f.ir()

@@ -123,7 +123,7 @@ func (t *Translator) compile(in *Input, opts Options) *IR {
 	if moved || reps[0] || reps[1] || reps[2] || reps[3] || t.reps == nil {
 		t.repsOld = true
 	}
-	return t.layout.ir(t)
+	return t.layout.ir()
 }
 
 // changedKeys returns the keys whose values differ between two maps.
