@@ -260,7 +260,6 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 	return shapeMoved, reportMoved
 }
 
-
 func refLess(a, b ident.Ref) bool { return a.Compare(b) < 0 }
 
 // cloneOrNil copies what a compiler collected; nothing stays nil.
