@@ -166,6 +166,9 @@ func (t *table[T, R]) sync(tr *Translator, list []Object[T], dirty map[ident.Key
 		return shapeMoved, reportsMoved
 	}
 	objs, sorted := sortedObjects(list)
+	if len(t.cells) == 0 && len(list) > 0 {
+		t.cells = make(map[ident.Key]*cell[T, R], len(list)) // a first run: no rehashing while it grows
+	}
 	n := len(list)
 	if !sorted {
 		n = len(objs)

@@ -38,6 +38,7 @@ type fleetLayout struct {
 // hostSlot is one VirtualService served in a fleet.
 type hostSlot struct {
 	vs           *vsCell
+	name         string // the virtual host's
 	domains      []string // those left after duplicates across the fleet
 	apiListeners []string
 	// vh is the virtual host built at the VirtualService's content stamp.
@@ -172,9 +173,7 @@ func (t *Translator) layFleet(lay *layout, name string, gws []*gatewayEntry, use
 			f.hosts = append(f.hosts, h)
 		}
 	}
-	slices.SortFunc(f.hosts, func(a, b *hostSlot) int {
-		return strings.Compare(ident.VirtualHostName(a.vs.key), ident.VirtualHostName(b.vs.key))
-	})
+	slices.SortFunc(f.hosts, func(a, b *hostSlot) int { return strings.Compare(a.name, b.name) })
 	for i, h := range f.hosts {
 		slot[h.vs] = i
 	}
@@ -251,7 +250,7 @@ func (lay *layout) host(fleet string, v *vsCell, owner map[string]*vsCell, liste
 		problem(v1alpha1.StateRejected, "every domain is already served by another VirtualService in fleet "+fleet)
 		return nil
 	}
-	h := &hostSlot{vs: v, domains: kept}
+	h := &hostSlot{vs: v, name: ident.VirtualHostName(v.key), domains: kept}
 	for _, d := range kept {
 		if v1alpha1.HasWildcard(d) {
 			continue
@@ -282,7 +281,7 @@ func (f *fleetLayout) ir() *Fleet {
 		if h.vh == nil || h.content != h.vs.content {
 			v := h.vs
 			h.vh = &VirtualHost{
-				Name: ident.VirtualHostName(v.key), Domains: h.domains, Routes: v.res.routes,
+				Name: h.name, Domains: h.domains, Routes: v.res.routes,
 				APIListeners: h.apiListeners, Origins: v.res.origins,
 			}
 			h.content, changed = v.content, true

@@ -28,6 +28,9 @@ func (tr *Translator) listen(me *node, reads []read) {
 		if k := len(rs); k >= 8 && k&(k-1) == 0 {
 			rs = compactReaders(rs)
 		}
+		if rs == nil {
+			rs = make([]reader, 0, 2) // most cells are read by one or two others
+		}
 		r.n.readers = append(rs, reader{n: me, content: r.content})
 	}
 }
