@@ -3,6 +3,7 @@ package translator
 import (
 	"slices"
 
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 )
 
@@ -69,16 +70,16 @@ type object interface {
 type cell[T any, R any] struct {
 	node
 	key ident.Key
-	ref ident.Ref
 	obj T
 	rev uint64
 	// dup is set when the input named the key more than once.
 	dup   bool
 	reads []read
 	res   R
-	// problems are the compile problems; report is built from them.
+	// problems are the compile problems; state and reason sum them up.
 	problems []Problem
-	report   Report
+	state    v1alpha1.State
+	reason   string
 	seen     uint64 // the last run the object was in the input
 }
 
@@ -187,7 +188,7 @@ func (t *table[T, R]) sync(tr *Translator, list []Object[T], dirty map[ident.Key
 		c := t.cells[k]
 		fresh := c == nil
 		if fresh {
-			c = &cell[T, R]{key: k, ref: k.Ref(t.kind)}
+			c = &cell[T, R]{key: k}
 			t.cells[k] = c
 			tr.added = true
 		}
@@ -222,7 +223,7 @@ func (t *table[T, R]) sync(tr *Translator, list []Object[T], dirty map[ident.Key
 	}
 	t.order = order
 	t.last = nil
-	if sorted {
+	if sorted && !tr.forget {
 		t.last = slices.Clone(list)
 	}
 	return shapeMoved, reportsMoved
@@ -241,7 +242,9 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 	}
 	res := compile(comp, c)
 	c.reads, c.problems = cloneOrNil(comp.reads), cloneOrNil(comp.p.list)
-	tr.listen(&c.node, c.reads)
+	if !tr.forget {
+		tr.listen(&c.node, c.reads)
+	}
 	if fresh {
 		c.res, c.shape, c.content = res, run, run
 		shapeMoved = true
@@ -257,7 +260,7 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 		} // else the old result stays: its pointers are what readers hold
 	}
 	if fresh || !slices.Equal(oldProblems, c.problems) {
-		c.report = buildReport(c.ref, c.problems)
+		c.state, c.reason = summarize(c.problems)
 		reportMoved = true
 	}
 	return shapeMoved, reportMoved
@@ -271,4 +274,9 @@ func cloneOrNil[S ~[]E, E any](s S) S {
 		return nil
 	}
 	return slices.Clone(s)
+}
+
+// report is the cell's report, as an object of the table's kind.
+func (t *table[T, R]) report(c *cell[T, R]) Report {
+	return Report{Ref: c.key.Ref(t.kind), State: c.state, Reason: c.reason, Problems: c.problems}
 }

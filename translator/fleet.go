@@ -38,7 +38,7 @@ type fleetLayout struct {
 // hostSlot is one VirtualService served in a fleet.
 type hostSlot struct {
 	vs           *vsCell
-	name         string // the virtual host's
+	name         string   // the virtual host's
 	domains      []string // those left after duplicates across the fleet
 	apiListeners []string
 	// vh is the virtual host built at the VirtualService's content stamp.

@@ -48,15 +48,21 @@ func (p *problems) rejectAll(errs field.ErrorList) bool {
 
 // buildReport makes an object's report from its problems.
 func buildReport(ref ident.Ref, ps []Problem) Report {
-	r := Report{Ref: ref, Problems: ps, State: v1alpha1.StateAccepted}
+	state, reason := summarize(ps)
+	return Report{Ref: ref, State: state, Reason: reason, Problems: ps}
+}
+
+// summarize is the state and the reason ("field: message; ...") that
+// problems add up to.
+func summarize(ps []Problem) (v1alpha1.State, string) {
 	if len(ps) == 0 {
-		return r
+		return v1alpha1.StateAccepted, ""
 	}
-	r.State = v1alpha1.StateWarning
+	state := v1alpha1.StateWarning
 	var b strings.Builder
 	for j, p := range ps {
 		if p.Severity == v1alpha1.StateRejected {
-			r.State = v1alpha1.StateRejected
+			state = v1alpha1.StateRejected
 		}
 		if j > 0 {
 			b.WriteString("; ")
@@ -67,8 +73,7 @@ func buildReport(ref ident.Ref, ps []Problem) Report {
 		}
 		b.WriteString(p.Message)
 	}
-	r.Reason = b.String()
-	return r
+	return state, b.String()
 }
 
 // reports returns every object's report sorted by kind, namespace and
@@ -83,7 +88,7 @@ func (t *Translator) reports() []Report {
 	// Kinds in name order: Canary, Gateway, Upstream, UpstreamGroup,
 	// VirtualService; within a kind, cells are in namespace/name order.
 	for _, c := range t.canaries.order {
-		out = append(out, c.report)
+		out = append(out, t.canaries.report(c))
 	}
 	for _, g := range t.gateways {
 		if g.report.Kind != "" {
@@ -91,17 +96,17 @@ func (t *Translator) reports() []Report {
 		}
 	}
 	for _, c := range t.ups.order {
-		out = append(out, c.report)
+		out = append(out, t.ups.report(c))
 	}
 	for _, c := range t.groups.order {
-		out = append(out, c.report)
+		out = append(out, t.groups.report(c))
 	}
 	for _, c := range t.vss.order {
 		if ps := t.layout.vsProblems[c.key]; len(ps) > 0 {
 			out = append(out, vsReport(c, ps))
 			continue
 		}
-		out = append(out, c.report)
+		out = append(out, t.vss.report(c))
 	}
 	t.reps, t.repsOld = out, false
 	return out
@@ -114,5 +119,5 @@ func vsReport(c *cell[*v1alpha1.VirtualService, vsResult], fleet []Problem) Repo
 	for _, q := range fleet {
 		p.add(q.Severity, q.Field, q.Message)
 	}
-	return buildReport(c.ref, p.list)
+	return buildReport(c.key.Ref(v1alpha1.KindVirtualService), p.list)
 }

@@ -35,7 +35,7 @@ func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResu
 	if c.p.rejectAll(v.obj.Validate()) {
 		return vsResult{}
 	}
-	e := vsResult{origins: []ident.Ref{v.ref}}
+	e := vsResult{origins: []ident.Ref{v.key.Ref(v1alpha1.KindVirtualService)}}
 	e.domains = domainsIR(&c.p, v.obj.Spec.VirtualHost.Domains)
 	routes := v.obj.Spec.VirtualHost.Routes
 	e.routes = make([]*Route, 0, len(routes))
@@ -134,7 +134,7 @@ func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
 		afp := fp + ".routeAction.upstreamGroup"
 		g, why := c.lookupGroup(*a.UpstreamGroup, true)
 		if g != nil {
-			e.addOrigin(g.ref)
+			e.addOrigin(g.key.Ref(v1alpha1.KindUpstreamGroup))
 		}
 		if why != "" {
 			down(afp, why)

@@ -16,13 +16,13 @@ import (
 //
 // Messages that are equal everywhere are shared between resources: treat
 // the output as read-only.
-func Translate(in *Input, opts Options) *Output { return NewTranslator().Translate(in, opts) }
+func Translate(in *Input, opts Options) *Output { return once().Translate(in, opts) }
 
 // BuildIR resolves, defaults and checks the input: the first half of
 // Translate. Every input object gets a report; objects with Rejected
 // problems are left out of the IR.
 func BuildIR(in *Input, opts Options) (*IR, []Report) {
-	t := NewTranslator()
+	t := once()
 	ir := t.compile(in, opts)
 	return ir, t.reports()
 }
@@ -61,6 +61,8 @@ type Translator struct {
 
 	stats   Stats
 	scratch compiler
+	// forget: no next run (see once).
+	forget bool
 }
 
 // Stats says what the last Translate did, for tests and benchmarks.
@@ -81,6 +83,15 @@ func NewTranslator() *Translator {
 	}
 }
 
+// once is a Translator that will not be called again: it runs the same
+// path but keeps none of the bookkeeping only a next run would read (who
+// read whom, the input to compare the next one with).
+func once() *Translator {
+	t := NewTranslator()
+	t.forget = true
+	return t
+}
+
 // Stats returns what the last Translate did.
 func (t *Translator) Stats() Stats { return t.stats }
 
@@ -97,8 +108,9 @@ func (t *Translator) compile(in *Input, opts Options) *IR {
 	}
 	if opts != t.opts {
 		// Options shape every cluster: forget everything.
+		forget := t.forget
 		*t = *NewTranslator()
-		t.opts = opts
+		t.opts, t.forget = opts, forget
 	}
 	var endpointsMoved, overridesMoved map[ident.Key]bool
 	if t.in != nil {
