@@ -57,15 +57,33 @@ func twoProportionZ(x1, n1, x2, n2 uint64) float64 {
 func fisherGreater(x1, n1, x2, n2 uint64) float64 {
 	N, K, n := int64(n1+n2), int64(x1+x2), int64(n1)
 	hi := min(K, n)
-	if int64(x1) > hi {
+	k := max(int64(x1), n-(N-K)) // below n-(N-K) the probability is 0
+	if k > hi {
 		return 0
 	}
 	base := lchoose(N, n)
+	t := math.Exp(lchoose(K, k) + lchoose(N-K, n-k) - base)
+	if t == 0 {
+		return fisherGreaterSlow(k, hi, N, K, n, base)
+	}
+	// Successive terms by their ratio, not by three Lgammas each: the
+	// simulation calls this millions of times.
 	var p float64
-	for k := int64(x1); k <= hi; k++ {
-		if n-k > N-K {
-			continue
+	for ; k <= hi; k++ {
+		p += t
+		if t < p*1e-17 {
+			break // past the mode, the rest cannot move the sum
 		}
+		t *= float64((K-k)*(n-k)) / float64((k+1)*(N-K-n+k+1))
+	}
+	return math.Min(p, 1)
+}
+
+// fisherGreaterSlow sums the tail term by term, for a first term too small
+// for a float64.
+func fisherGreaterSlow(k, hi, N, K, n int64, base float64) float64 {
+	var p float64
+	for ; k <= hi; k++ {
 		p += math.Exp(lchoose(K, k) + lchoose(N-K, n-k) - base)
 	}
 	return math.Min(p, 1)
