@@ -2,7 +2,6 @@ package canary
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -102,10 +101,13 @@ type Verdict struct {
 	Reason string `json:"reason"`
 	Canary Side   `json:"canary"`
 	Stable Side   `json:"stable"`
-	// Test is "fisher-exact" or "two-proportion-z" when the error rates
-	// were compared; PValue is the one-sided p-value of "the canary fails
-	// more often than the stable", Z the z statistic (z-test only).
+	// Test is "sequential-mixture" when the error rates were compared
+	// (see ErrorsEValue); EValue is the evidence that the canary fails
+	// more often than the stable and PValue = min(1, 1/EValue) its
+	// anytime-valid p-value. Z is no longer computed and stays 0: it was
+	// the z statistic of the fixed-horizon test the judge used before.
 	Test   string  `json:"test,omitempty"`
+	EValue float64 `json:"eValue,omitempty"`
 	Z      float64 `json:"z,omitempty"`
 	PValue float64 `json:"pValue,omitempty"`
 	// LatencyRatio is canary p99 / stable p99 when both are known.
@@ -113,11 +115,6 @@ type Verdict struct {
 	Checks       []Check       `json:"checks"`
 	Metrics      []MetricValue `json:"metrics,omitempty"`
 }
-
-// fisherBelow is the smallest expected cell count for which the z-test's
-// normal approximation is trusted (the usual rule of thumb: 5); below it
-// the error comparison uses Fisher's exact test.
-const fisherBelow = 5
 
 // Judge compares the canary with the stable over the same window.
 func Judge(l Limits, canary, stable Side, metrics []MetricValue) Verdict {
@@ -155,10 +152,12 @@ func Judge(l Limits, canary, stable Side, metrics []MetricValue) Verdict {
 		}
 	}
 	if l.Confidence > 0 && stable.Requests > 0 {
-		v.Test, v.Z, v.PValue = CompareErrors(canary.Errors, canary.Requests, stable.Errors, stable.Requests)
 		alpha := 1 - l.Confidence
-		ok := v.PValue >= alpha
-		d := fmt.Sprintf("canary %.2f%% vs stable %.2f%% errors: %s p=%.3g (fail below %.3g)", cr, stable.ErrorRate(), v.Test, v.PValue, alpha)
+		var worse bool
+		v.Test = "sequential-mixture"
+		v.EValue, v.PValue, worse = errorsWorse(canary.Errors, canary.Requests, stable.Errors, stable.Requests, alpha)
+		ok := !worse
+		d := fmt.Sprintf("canary %.2f%% vs stable %.2f%% errors: %s e=%.3g p=%.3g (fail at p <= %.3g)", cr, stable.ErrorRate(), v.Test, v.EValue, v.PValue, alpha)
 		v.Checks = append(v.Checks, Check{Name: "errorsVsStable", Value: v.PValue, Limit: alpha, OK: ok, Detail: d})
 		if !ok {
 			soft = append(soft, d)
@@ -213,65 +212,4 @@ func cmpWord(ok bool) string {
 		return "within"
 	}
 	return "over"
-}
-
-// CompareErrors tests whether the canary's error proportion (x1 of n1) is
-// larger than the stable's (x2 of n2), one-sided. With every expected cell
-// of the 2x2 table at least 5 it is the pooled two-proportion z-test;
-// otherwise Fisher's exact test (hypergeometric tail), which stays correct
-// for the small counts of a 1% step.
-func CompareErrors(x1, n1, x2, n2 uint64) (test string, z, p float64) {
-	N := float64(n1 + n2)
-	K := float64(x1 + x2)
-	if N == 0 {
-		return "none", 0, 1
-	}
-	minExpected := math.Min(math.Min(float64(n1)*K/N, float64(n2)*K/N),
-		math.Min(float64(n1)*(N-K)/N, float64(n2)*(N-K)/N))
-	if minExpected < fisherBelow {
-		return "fisher-exact", 0, FisherGreater(x1, n1, x2, n2)
-	}
-	z = TwoProportionZ(x1, n1, x2, n2)
-	return "two-proportion-z", z, 0.5 * math.Erfc(z/math.Sqrt2)
-}
-
-// TwoProportionZ is the pooled z statistic of p1 - p2.
-func TwoProportionZ(x1, n1, x2, n2 uint64) float64 {
-	if n1 == 0 || n2 == 0 {
-		return 0
-	}
-	p1, p2 := float64(x1)/float64(n1), float64(x2)/float64(n2)
-	p := float64(x1+x2) / float64(n1+n2)
-	se := math.Sqrt(p * (1 - p) * (1/float64(n1) + 1/float64(n2)))
-	if se == 0 {
-		return 0
-	}
-	return (p1 - p2) / se
-}
-
-// FisherGreater is Fisher's exact one-sided p-value P(X >= x1) where X,
-// the canary's errors, is hypergeometric given the table's margins: n1+n2
-// requests of which x1+x2 failed, n1 of them sent to the canary.
-func FisherGreater(x1, n1, x2, n2 uint64) float64 {
-	N, K, n := int64(n1+n2), int64(x1+x2), int64(n1)
-	hi := min(K, n)
-	if int64(x1) > hi {
-		return 0
-	}
-	base := lchoose(N, n)
-	var p float64
-	for k := int64(x1); k <= hi; k++ {
-		if n-k > N-K {
-			continue
-		}
-		p += math.Exp(lchoose(K, k) + lchoose(N-K, n-k) - base)
-	}
-	return math.Min(p, 1)
-}
-
-func lchoose(n, k int64) float64 {
-	a, _ := math.Lgamma(float64(n + 1))
-	b, _ := math.Lgamma(float64(k + 1))
-	c, _ := math.Lgamma(float64(n - k + 1))
-	return a - b - c
 }
