@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/source/file"
 	"github.com/serin-dev/serin/pkg/store"
@@ -20,8 +22,19 @@ type config struct {
 	byRef map[ident.Ref]*file.Object
 }
 
-func loadConfig(paths []string) (*config, error) {
-	objs, errs, err := file.LoadPaths(paths...)
+// addLimitFlags registers the bounds on what one config file may cost to
+// load (--max-file-bytes, --max-yaml-expansion-bytes; see
+// docs/security.md), the same for every command that reads files.
+func addLimitFlags(f *pflag.FlagSet, l *file.Limits) {
+	*l = file.DefaultLimits()
+	f.Int64Var(&l.MaxFileBytes, file.MaxFileBytesFlag, l.MaxFileBytes,
+		"refuse, unread, a config file larger than this many bytes")
+	f.Int64Var(&l.MaxExpansionBytes, file.MaxExpansionBytesFlag, l.MaxExpansionBytes,
+		"refuse a file's YAML documents once their JSON, aliases expanded, passes this many bytes")
+}
+
+func loadConfig(lim file.Limits, paths []string) (*config, error) {
+	objs, errs, err := lim.LoadPaths(paths...)
 	if err != nil {
 		return nil, err
 	}

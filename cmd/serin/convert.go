@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +11,8 @@ import (
 func init() { register(newConvertCmd) }
 
 func newConvertCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var limits file.Limits
+	cmd := &cobra.Command{
 		Use:   "convert FILE",
 		Short: "Print Gloo Edge YAML as serin YAML",
 		Long: `convert reads Gloo Edge objects (gloo.solo.io/v1 Upstream and UpstreamGroup,
@@ -28,14 +27,14 @@ not decode are reported on stderr and the exit status is 1.`,
 			var err error
 			if name == "-" {
 				name = "<stdin>"
-				data, err = io.ReadAll(cmd.InOrStdin())
+				data, err = limits.ReadAll(name, cmd.InOrStdin())
 			} else {
-				data, err = os.ReadFile(name)
+				data, err = limits.ReadFile(name)
 			}
 			if err != nil {
 				return fmt.Errorf("convert: %w", err)
 			}
-			out, errs := file.Convert(name, data)
+			out, errs := limits.Convert(name, data)
 			if _, err := a.stdout.Write(out); err != nil {
 				return fmt.Errorf("convert: %w", err)
 			}
@@ -48,4 +47,6 @@ not decode are reported on stderr and the exit status is 1.`,
 			return nil
 		},
 	}
+	addLimitFlags(cmd.Flags(), &limits)
+	return cmd
 }

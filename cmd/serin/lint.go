@@ -8,6 +8,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
+	"github.com/serin-dev/serin/pkg/source/file"
 	"github.com/serin-dev/serin/translator"
 )
 
@@ -15,6 +16,7 @@ func init() { register(newLintCmd) }
 
 func newLintCmd(a *app) *cobra.Command {
 	var allowWarnings bool
+	var limits file.Limits
 	cmd := &cobra.Command{
 		Use:   "lint DIR|FILE...",
 		Short: "Check configuration files and report every problem",
@@ -28,7 +30,7 @@ The line is the offending field's where it is known. lint exits with status
 1 when there is any problem, 0 (with a short summary) otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := loadConfig(args)
+			c, err := loadConfig(limits, args)
 			if err != nil {
 				return fmt.Errorf("lint: %w", err)
 			}
@@ -59,6 +61,7 @@ The line is the offending field's where it is known. lint exits with status
 			return nil
 		},
 	}
+	addLimitFlags(cmd.Flags(), &limits)
 	cmd.Flags().BoolVar(&allowWarnings, "allow-warnings", false, "exit 0 when there are only warnings (no decode errors or rejections)")
 	return cmd
 }

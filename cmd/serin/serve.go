@@ -44,6 +44,7 @@ type serveOptions struct {
 	maxDelay       time.Duration
 	shutdownGrace  time.Duration
 	peers          []string
+	limits         file.Limits        // bounds on each config file (--max-file-bytes, ...)
 	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
 	kube           kubeServeOptions   // Kubernetes flags (cmd/serin/serve_kube.go)
 }
@@ -76,6 +77,7 @@ translated configuration over ADS (state-of-the-world and delta) on
 	f.DurationVar(&o.maxDelay, "debounce-max", controlplane.DefaultMaxDelay, "translate at least this often while changes keep coming")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for open requests")
 	f.StringSliceVar(&o.peers, "peers", nil, "admin API base URLs of the other replicas (http://10.0.0.5:19000,...): while leading, add their clients' load reports to the LRS provider (in Kubernetes, --peers-service)")
+	addLimitFlags(f, &o.limits)  // --max-file-bytes, --max-yaml-expansion-bytes
 	addCanaryFlags(f, &o.canary) // canary engine: --state-dir, --prometheus-*
 	addKubeFlags(f, &o.kube)     // --kube, --kubeconfig, --namespaces, --leader-elect, --webhook-*
 	return cmd
@@ -110,7 +112,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		}
 		runSource, synced = k.src.Run, k.src.Synced()
 	} else {
-		if src, err = file.New(o.configDir, st, file.WithLogger(log)); err != nil {
+		if src, err = file.New(o.configDir, st, file.WithLogger(log), file.WithLimits(o.limits)); err != nil {
 			return fmt.Errorf("config dir: %w", err)
 		}
 		for _, fe := range src.Errors() {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 
+	"github.com/serin-dev/serin/pkg/source/file"
 	"github.com/serin-dev/serin/pkg/store"
 	"github.com/serin-dev/serin/translator"
 )
@@ -22,6 +23,7 @@ func init() { register(newTranslateCmd) }
 func newTranslateCmd(a *app) *cobra.Command {
 	var output, fleet string
 	var opts translator.Options
+	var limits file.Limits
 	cmd := &cobra.Command{
 		Use:   "translate DIR|FILE...",
 		Short: "Print the Envoy resources that serve would send, per fleet",
@@ -42,7 +44,7 @@ file failed to decode.`,
 			if output != "yaml" && output != "json" && output != "ir" {
 				return &exitError{code: 2, err: fmt.Errorf("translate: -o %q: want yaml, json or ir", output)}
 			}
-			c, err := loadConfig(args)
+			c, err := loadConfig(limits, args)
 			if err != nil {
 				return fmt.Errorf("translate: %w", err)
 			}
@@ -77,6 +79,7 @@ file failed to decode.`,
 			return nil
 		},
 	}
+	addLimitFlags(cmd.Flags(), &limits)
 	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json (Envoy resources), or ir (the translator's IR as YAML)")
 	cmd.Flags().StringVar(&fleet, "fleet", "", "print only this fleet")
 	cmd.Flags().BoolVar(&opts.LoadReporting, "load-reporting", false, "translate as serve --load-reporting would (lrs_server on clusters)")

@@ -22,7 +22,12 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // so the output says what the input said; comments are not kept. Objects
 // that fail to decode are left out and their errors returned.
 func Convert(filename string, data []byte) ([]byte, []error) {
-	objs, errs := decodeFile(filename, data, false)
+	return DefaultLimits().Convert(filename, data)
+}
+
+// Convert is Convert within the limits (see Limits.DecodeObjects).
+func (l Limits) Convert(filename string, data []byte) ([]byte, []error) {
+	objs, errs := decodeFile(filename, data, false, l)
 	var out bytes.Buffer
 	for _, o := range objs {
 		b, err := convertObject(o)

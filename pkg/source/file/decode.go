@@ -101,17 +101,39 @@ func Decode(filename string, data []byte) ([]store.Entry, []error) {
 // DecodeObjects is Decode that also keeps each object's document, so that
 // callers can locate fields (Object.Line).
 func DecodeObjects(filename string, data []byte) ([]*Object, []error) {
-	return decodeFile(filename, data, true)
+	return DefaultLimits().DecodeObjects(filename, data)
 }
 
-func decodeFile(filename string, data []byte, defaults bool) ([]*Object, []error) {
+// DecodeObjects is DecodeObjects within the limits: a document that would
+// take the file's documents past MaxExpansionBytes once its aliases are
+// followed is refused, before it is expanded, and so are the documents after
+// it.
+func (l Limits) DecodeObjects(filename string, data []byte) ([]*Object, []error) {
+	return decodeFile(filename, data, true, l)
+}
+
+func decodeFile(filename string, data []byte, defaults bool, lim Limits) ([]*Object, []error) {
+	lim = lim.withDefaults()
 	var objs []*Object
 	var errs []error
-	for _, d := range parseDocuments(data) {
+	exp := newExpansion()
+	var expanded int64 // JSON bytes of the documents accepted so far
+	for i, d := range parseDocuments(data) {
 		if d.err != nil {
 			errs = append(errs, errorf(filename, d.err.line, "%s", d.err.msg))
 			continue
 		}
+		c := exp.of(d.node)
+		if c.nodes > maxNodes {
+			errs = append(errs, errorf(filename, d.line, "document %d expands to more than %d nodes after YAML aliases", i+1, maxNodes))
+			continue
+		}
+		if add(expanded, c.bytes) > lim.MaxExpansionBytes {
+			errs = append(errs, errorf(filename, d.line, "document %d expands to more than %s after YAML aliases (limit --%s)",
+				i+1, byteSize(lim.MaxExpansionBytes), MaxExpansionBytesFlag))
+			continue
+		}
+		expanded += c.bytes
 		roots, err := documentObjects(d.node)
 		if err != nil {
 			errs = append(errs, errorf(filename, err.line, "%s", err.msg))

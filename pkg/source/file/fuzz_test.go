@@ -35,6 +35,9 @@ func fuzzSeeds(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// The alias bombs of the "trust" issue, refused by the expansion budget.
+	f.Add(aliasBomb(5, 10, 8<<10, 0))
+	f.Add(aliasBomb(6, 10, 0, 578))
 }
 
 // FuzzDecode: no input makes the decoder, Convert or LineOf panic, and

@@ -36,6 +36,7 @@ type Source struct {
 	log  *slog.Logger
 
 	quiet, maxWait time.Duration
+	limits         Limits
 
 	mu    sync.Mutex // serializes loads and guards the fields below
 	files map[string]*fileState
@@ -56,6 +57,10 @@ type Option func(*Source)
 
 // WithLogger sets the logger; the default is slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// WithLimits bounds what each file may cost to load (see Limits); the
+// default is DefaultLimits().
+func WithLimits(l Limits) Option { return func(s *Source) { s.limits = l.withDefaults() } }
 
 // WithDebounce sets how long the tree must be quiet before a reload, and
 // the longest a reload waits while changes keep coming.
@@ -84,6 +89,7 @@ func New(dir string, st *store.Store, opts ...Option) (*Source, error) {
 		log:     slog.Default(),
 		quiet:   DefaultQuiet,
 		maxWait: DefaultMaxWait,
+		limits:  DefaultLimits(),
 		files:   map[string]*fileState{},
 	}
 	for _, o := range opts {
@@ -144,7 +150,7 @@ func (s *Source) Load() error {
 	seen := make(map[string]bool, len(paths))
 	for _, p := range paths {
 		seen[p] = true
-		data, err := os.ReadFile(p)
+		data, err := s.limits.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			// Deleted between listing and reading: the next event reloads.
 			seen[p] = false
@@ -194,7 +200,12 @@ func (s *Source) Load() error {
 // error reading it).
 func (s *Source) update(path string, old *fileState, data []byte, readErr error) *fileState {
 	if readErr != nil {
-		f := &fileState{errs: []FileError{{File: path, Message: fmt.Sprintf("read: %v", readErr)}}}
+		fe := FileError{File: path, Message: fmt.Sprintf("read: %v", readErr)}
+		if le, ok := limitError(readErr); ok {
+			fe = *le
+			s.log.Warn("file refused: over a limit", "file", path, "error", le.Message)
+		}
+		f := &fileState{errs: []FileError{fe}}
 		if old != nil {
 			f.data, f.applied = old.data, old.applied
 		}
@@ -203,7 +214,7 @@ func (s *Source) update(path string, old *fileState, data []byte, readErr error)
 	if old != nil && old.data != nil && bytes.Equal(old.data, data) {
 		return old
 	}
-	objs, derrs := DecodeObjects(path, data)
+	objs, derrs := s.limits.DecodeObjects(path, data)
 	f := &fileState{data: data, errs: asFileErrors(path, derrs), applied: objs}
 	if len(derrs) > 0 && old != nil {
 		// Last-known-good: a known file that is now broken keeps what it had.
@@ -251,6 +262,12 @@ func equalErrors(a, b []FileError) bool {
 // is what "serin lint" and "serin translate" read. The error is for a path
 // that cannot be read at all.
 func LoadPaths(paths ...string) ([]*Object, []FileError, error) {
+	return DefaultLimits().LoadPaths(paths...)
+}
+
+// LoadPaths is LoadPaths within the limits: a file or document over them is
+// an error, as in the source.
+func (l Limits) LoadPaths(paths ...string) ([]*Object, []FileError, error) {
 	var objs []*Object
 	var errs []FileError
 	for _, root := range paths {
@@ -259,12 +276,16 @@ func LoadPaths(paths ...string) ([]*Object, []FileError, error) {
 			return nil, nil, err
 		}
 		for _, p := range files {
-			data, err := os.ReadFile(p)
+			data, err := l.ReadFile(p)
+			if le, ok := limitError(err); ok {
+				errs = append(errs, *le)
+				continue
+			}
 			if err != nil {
 				errs = append(errs, FileError{File: p, Message: fmt.Sprintf("read: %v", err)})
 				continue
 			}
-			o, derrs := DecodeObjects(p, data)
+			o, derrs := l.DecodeObjects(p, data)
 			objs = append(objs, o...)
 			errs = append(errs, asFileErrors(p, derrs)...)
 		}
