@@ -34,13 +34,14 @@ func newCanaryCmd(a *app) *cobra.Command {
 		Short: "Follow and steer canary releases through a running serin's admin API",
 		Long: `Follow and steer canary releases through a running serin's admin API.
 
-NAME is a Canary's name (in --namespace) or NAMESPACE/NAME. Mutating
-commands send the bearer token read from --token-file when serve runs with
---admin-token-file.`,
+NAME is a Canary's name (in --namespace) or NAMESPACE/NAME. Every command
+sends the admin token when it finds one: --token-file, else the file named
+by SERIN_ADMIN_TOKEN_FILE, else SERIN_ADMIN_TOKEN itself. serve requires it
+on any non-loopback --admin-addr.`,
 	}
 	f := cmd.PersistentFlags()
 	f.StringVar(&c.addr, "admin-addr", "127.0.0.1:19000", "admin address of the serin to talk to")
-	f.StringVar(&c.tokenFile, "token-file", "", "file holding the admin bearer token (for promote, pause, resume, abort, retry)")
+	f.StringVar(&c.tokenFile, "token-file", "", "file holding the admin bearer token (default: $"+envTokenFile+", else $"+envToken+")")
 	f.StringVarP(&c.namespace, "namespace", "n", "default", "namespace of NAME")
 	f.BoolVar(&c.asJSON, "json", false, "print the API's JSON instead of text")
 
@@ -169,19 +170,46 @@ func (c *canaryClient) do(ctx context.Context, arg string, o canary.Operation, f
 	if err != nil {
 		return canary.View{}, err
 	}
-	if c.tokenFile != "" {
-		tok, err := os.ReadFile(c.tokenFile)
-		if err != nil {
-			return canary.View{}, fmt.Errorf("--token-file: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
-	}
 	var v canary.View
 	err = c.send(req, &v)
 	return v, err
 }
 
+// Where the CLI finds the admin token when --token-file is not given.
+const (
+	envTokenFile = "SERIN_ADMIN_TOKEN_FILE"
+	envToken     = "SERIN_ADMIN_TOKEN"
+)
+
+// token finds the admin token: --token-file, $SERIN_ADMIN_TOKEN_FILE,
+// $SERIN_ADMIN_TOKEN; "" when none is set (a loopback serve needs none).
+func (c *canaryClient) token() (string, error) {
+	from, path := "--token-file", c.tokenFile
+	if path == "" {
+		from, path = envTokenFile, os.Getenv(envTokenFile)
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", from, err)
+		}
+		t := strings.TrimSpace(string(b))
+		if t == "" {
+			return "", fmt.Errorf("%s: %s is empty", from, path)
+		}
+		return t, nil
+	}
+	return strings.TrimSpace(os.Getenv(envToken)), nil
+}
+
 func (c *canaryClient) send(req *http.Request, v any) error {
+	tok, err := c.token()
+	if err != nil {
+		return err
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("admin API at %s: %w (is serin serving there? see --admin-addr)", c.addr, err)
@@ -190,6 +218,12 @@ func (c *canaryClient) send(req *http.Request, v any) error {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		if tok == "" {
+			return fmt.Errorf("%s %s: the admin API at %s requires a token: pass --token-file (or set %s or %s)", req.Method, req.URL.Path, c.addr, envTokenFile, envToken)
+		}
+		return fmt.Errorf("%s %s: the admin API at %s refused the token: check --token-file (or %s, %s) against serve's --admin-token-file", req.Method, req.URL.Path, c.addr, envTokenFile, envToken)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {

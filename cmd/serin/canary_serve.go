@@ -23,6 +23,9 @@ type canaryServeOptions struct {
 	promQueries   metrics.PromQueries
 	countersDelta bool
 	promMinRange  time.Duration
+	// hooksLinkLocal lets canary webhooks reach link-local and cloud
+	// metadata addresses (refused by default).
+	hooksLinkLocal bool
 }
 
 func addCanaryFlags(f *pflag.FlagSet, o *canaryServeOptions) {
@@ -32,6 +35,7 @@ func addCanaryFlags(f *pflag.FlagSet, o *canaryServeOptions) {
 	f.StringVar(&o.promQueries.Errors, "prometheus-errors-query", "", "PromQL template for a cluster's errors over {{interval}} (default: Envoy's 5xx)")
 	f.StringVar(&o.promQueries.LatencyP99, "prometheus-latency-query", "", "PromQL template for a cluster's p99 in seconds over {{interval}} (default: Envoy's upstream_rq_time)")
 	f.DurationVar(&o.promMinRange, "prometheus-min-interval", 10*time.Second, "shortest {{interval}} queried: at least two scrape intervals, or increase() answers nothing")
+	f.BoolVar(&o.hooksLinkLocal, "canary-webhook-allow-link-local", false, "let Canary webhooks call link-local addresses and cloud metadata services (169.254.0.0/16, fe80::/10, 169.254.169.254, fd00:ec2::254, metadata.google.internal); loopback and private addresses are always allowed")
 	f.BoolVar(&o.countersDelta, "metrics-service-counters-as-deltas", false, "Envoy's metrics_service sink sets report_counters_as_deltas")
 }
 
@@ -70,6 +74,9 @@ func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions
 		Releases:  releases,
 		IsLeader:  isLeader,
 		Log:       log,
+		// A Canary's author picks the webhook URL; whoever may write a
+		// Canary must not get the node's cloud credentials through it.
+		HTTPClient: canary.WebhookClient(o.hooksLinkLocal),
 	}
 	if o.promURL != "" {
 		p, err := metrics.NewPrometheus(o.promURL, metrics.WithQueries(o.promQueries), metrics.WithMinInterval(o.promMinRange))

@@ -38,6 +38,7 @@ type serveOptions struct {
 	xdsAddr        string
 	adminAddr      string
 	adminTokenFile string
+	debugAddr      string
 	loadReporting  bool
 	drain          time.Duration
 	quiet          time.Duration
@@ -58,7 +59,14 @@ func newServeCmd(a *app) *cobra.Command {
 translated configuration over ADS (state-of-the-world and delta) on
 --xds-addr, with load reporting (LRS) on the same port. The admin API on
 --admin-addr has /healthz, /readyz, /metrics, /api/v1/resources,
-/api/v1/nodes, /api/v1/snapshot?fleet=F and /api/v1/loadreports.`,
+/api/v1/nodes, /api/v1/snapshot?fleet=F and /api/v1/loadreports.
+
+On a loopback --admin-addr the admin API is open to this host. On any
+other address every endpoint but /healthz and /readyz requires
+"Authorization: Bearer <token>": the token in --admin-token-file, or one
+generated into --state-dir/admin-token (mode 0600) on the first start;
+with neither, serve refuses to start. pprof is served only on
+--debug-addr, which must be loopback (docs/security.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -70,7 +78,8 @@ translated configuration over ADS (state-of-the-world and delta) on
 	f.StringVar(&o.configDir, "config-dir", "examples/canary", "directory of YAML/JSON objects to serve and watch")
 	f.StringVar(&o.xdsAddr, "xds-addr", "127.0.0.1:18000", "gRPC address for ADS and LRS")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:19000", "HTTP address of the admin API")
-	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the bearer token that mutating admin endpoints require")
+	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the bearer token the admin API requires (reads and writes); without it a non-loopback --admin-addr needs --state-dir, where a token is generated")
+	f.StringVar(&o.debugAddr, "debug-addr", "", "loopback address serving pprof at /debug/pprof/ (empty: off)")
 	f.BoolVar(&o.loadReporting, "load-reporting", true, "ask clients for per-cluster load reports (lrs_server on every cluster)")
 	f.DurationVar(&o.drain, "drain", snapshot.DefaultDrain, "how long a removed cluster outlives the routes that named it")
 	f.DurationVar(&o.quiet, "debounce-quiet", controlplane.DefaultQuiet, "translate once the store has been quiet this long")
@@ -85,12 +94,12 @@ translated configuration over ADS (state-of-the-world and delta) on
 
 func runServe(ctx context.Context, a *app, o serveOptions) error {
 	log := a.log
-	token, err := readToken(o.adminTokenFile)
+	token, err := adminToken(log, o)
 	if err != nil {
 		return err
 	}
-	if token == "" {
-		log.Warn("the admin API's mutating endpoints are open: anyone who reaches --admin-addr can promote or roll back canaries; set --admin-token-file", "admin", o.adminAddr)
+	if err := admin.CheckDebugAddr(o.debugAddr); err != nil {
+		return err
 	}
 
 	reg := prometheus.NewRegistry()
@@ -174,6 +183,14 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		xdsLis.Close()
 		return fmt.Errorf("admin listen %s: %w", o.adminAddr, err)
 	}
+	var debugLis net.Listener
+	if o.debugAddr != "" {
+		if debugLis, err = net.Listen("tcp", o.debugAddr); err != nil {
+			xdsLis.Close()
+			adminLis.Close()
+			return fmt.Errorf("debug listen %s: %w", o.debugAddr, err)
+		}
+	}
 	gs := xds.NewGRPCServer()
 	xsrv.Register(gs)
 
@@ -198,6 +215,9 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		LoadReports: func() any { return xsrv.Loads().Totals() },
 	}, reg, token)
 	httpSrv := &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
+	// No write timeout on the debug server: a CPU profile or trace streams
+	// for as many seconds as asked.
+	debugSrv := &http.Server{Handler: admin.Debug(), ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -234,6 +254,14 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		}
 		return nil
 	})
+	if debugLis != nil {
+		run("debug", func(context.Context) error {
+			if err := debugSrv.Serve(debugLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 
 	// The first translation waits for the complete initial state (the
 	// informers' sync), and for saved canary rollouts to be restored into
@@ -279,7 +307,8 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		if discoverPeers != nil {
 			// While leading, the load that the other replicas' clients
 			// report reaches the LRS provider next to this replica's own.
-			p, err := peers.New(peers.Config{Self: instance, Discover: discoverPeers, Sink: eng.lrs.Observe, IsLeader: isLeader, Log: log})
+			p, err := peers.New(peers.Config{Self: instance, Discover: discoverPeers, Sink: eng.lrs.Observe, IsLeader: isLeader, Log: log,
+				Client: peerClient(token)})
 			if err != nil {
 				return err
 			}
@@ -322,6 +351,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	sctx, scancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer scancel()
 	_ = httpSrv.Shutdown(sctx)
+	_ = debugSrv.Close() // profiles in progress are not worth waiting for
 	wg.Wait()
 	return firstErr
 }

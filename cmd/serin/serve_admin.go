@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
+	"log/slog"
+	"net/http"
 
+	"github.com/serin-dev/serin/pkg/admin"
 	"github.com/serin-dev/serin/pkg/controlplane"
 	"github.com/serin-dev/serin/pkg/source/file"
 )
@@ -19,19 +20,39 @@ func fileErrors(errs []file.FileError) []controlplane.ResourceStatus {
 	return out
 }
 
-func readToken(path string) (string, error) {
-	if path == "" {
-		return "", nil
+// adminToken applies admin.ResolveToken and says what it decided.
+func adminToken(log *slog.Logger, o serveOptions) (string, error) {
+	token, generated, err := admin.ResolveToken(o.adminAddr, o.adminTokenFile, o.canary.stateDir)
+	switch {
+	case err != nil:
+		return "", err
+	case generated != "":
+		log.Info("the admin API requires a bearer token; it is in a file readable by this user only",
+			"admin", o.adminAddr, "token_file", generated, "cli", "serin canary --token-file "+generated)
+	case token == "":
+		log.Info("the admin API is open to this host only (loopback, no token)", "admin", o.adminAddr)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("--admin-token-file: %w", err)
+	return token, nil
+}
+
+// peerClient sends the shared admin token to the peers' admin APIs (every
+// replica reads the same Secret), so the leader may read their load reports.
+func peerClient(token string) *http.Client {
+	if token == "" {
+		return nil
 	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
-		return "", fmt.Errorf("--admin-token-file %s is empty", path)
-	}
-	return t, nil
+	return &http.Client{Transport: bearerTransport{token: token, next: http.DefaultTransport}}
+}
+
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 func printEndpoints(a *app, o serveOptions, xdsAddr, adminAddr string) {

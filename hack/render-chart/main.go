@@ -49,8 +49,10 @@ func main() {
 
 // plainDefaults are the values the committed plain manifests use: the
 // webhook needs a certificate generated at install time, which a static
-// file cannot carry, so it is left to the chart (see docs/kubernetes.md).
-var plainDefaults = []string{"webhook.enabled=false"}
+// file cannot carry, so it is left to the chart (see docs/kubernetes.md);
+// likewise the admin token: a committed Secret would be a published
+// token, so the manifests name one the user creates (docs/security.md).
+var plainDefaults = []string{"webhook.enabled=false", "adminToken.existingSecret=serin-admin-token"}
 
 func run(chartDir, out, namespace, release string, sets []string) error {
 	ch, err := loader.Load(chartDir)

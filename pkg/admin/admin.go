@@ -1,6 +1,7 @@
 // Package admin serves serin's admin HTTP API: health, readiness,
 // Prometheus metrics, the per-object translation results, the connected
-// nodes, the served snapshot and the load reports, plus pprof.
+// nodes, the served snapshot and the load reports. pprof is not here: it
+// is on a separate, loopback-only listener (Debug).
 package admin
 
 import (
@@ -8,7 +9,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,15 +37,17 @@ type Backend struct {
 	Instance string
 }
 
-// Handler returns the admin mux. Mutating endpoints registered later with
-// HandleMutating require token when it is not empty.
+// Handler is the admin mux. When its token is not empty every endpoint
+// but /healthz and /readyz requires "Authorization: Bearer <token>".
 type Handler struct {
 	mux   *http.ServeMux
 	token string
 }
 
-// New builds the admin API. token guards mutating endpoints; empty means
-// they are open (serve warns about it).
+// New builds the admin API. token guards every endpoint, reads included,
+// except the probes (/healthz, /readyz: the kubelet cannot carry a secret,
+// and they say only "ok"). Empty means open, which serve allows only on a
+// loopback address (RequireToken).
 func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 	h := &Handler{mux: http.NewServeMux(), token: strings.TrimSpace(token)}
 	m := h.mux
@@ -60,10 +62,10 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 		w.Write([]byte("ok\n"))
 	})
 	if reg != nil {
-		m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		h.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}).ServeHTTP)
 	}
 	if b.Resources != nil {
-		m.HandleFunc("GET /api/v1/resources", func(w http.ResponseWriter, r *http.Request) {
+		h.Handle("GET /api/v1/resources", func(w http.ResponseWriter, r *http.Request) {
 			out := b.Resources()
 			if out == nil {
 				out = []controlplane.ResourceStatus{}
@@ -81,10 +83,10 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 		})
 	}
 	if b.Nodes != nil {
-		m.HandleFunc("GET /api/v1/nodes", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, b.Nodes()) })
+		h.Handle("GET /api/v1/nodes", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, b.Nodes()) })
 	}
 	if b.Snapshot != nil {
-		m.HandleFunc("GET /api/v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
+		h.Handle("GET /api/v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
 			fleet := r.URL.Query().Get("fleet")
 			if fleet == "" {
 				fleet = "default"
@@ -99,37 +101,53 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 		})
 	}
 	if b.LoadReports != nil {
-		m.HandleFunc("GET /api/v1/loadreports", func(w http.ResponseWriter, _ *http.Request) {
+		h.Handle("GET /api/v1/loadreports", func(w http.ResponseWriter, _ *http.Request) {
 			if b.Instance != "" {
 				w.Header().Set("X-Serin-Instance", b.Instance)
 			}
 			writeJSON(w, b.LoadReports())
 		})
 	}
-	m.HandleFunc("GET /debug/pprof/", pprof.Index)
-	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return h
 }
 
-// Handle registers a read-only endpoint.
-func (h *Handler) Handle(pattern string, fn http.HandlerFunc) { h.mux.HandleFunc(pattern, fn) }
+// Handle registers a read-only endpoint; it requires the token too: what
+// the API shows (snapshots, webhook URLs, node names) maps the mesh.
+func (h *Handler) Handle(pattern string, fn http.HandlerFunc) {
+	h.mux.HandleFunc(pattern, h.authorized(fn))
+}
 
-// HandleMutating registers an endpoint that changes state; it requires
-// "Authorization: Bearer <token>" when a token is configured.
+// HandleMutating registers an endpoint that changes state. It is guarded
+// like Handle; the two stay apart so that call sites say which they are.
 func (h *Handler) HandleMutating(pattern string, fn http.HandlerFunc) {
-	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if h.token != "" {
-			got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if subtle.ConstantTimeCompare([]byte(got), []byte(h.token)) != 1 {
-				http.Error(w, "a bearer token is required (see --admin-token-file)", http.StatusUnauthorized)
-				return
-			}
+	h.mux.HandleFunc(pattern, h.authorized(fn))
+}
+
+// Unauthorized is the 401 body. It names both sides' flags: the server's
+// and the CLI's.
+const Unauthorized = "unauthorized: send \"Authorization: Bearer <token>\" with the token serve reads from --admin-token-file (serin canary: --token-file or SERIN_ADMIN_TOKEN_FILE)"
+
+func (h *Handler) authorized(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.token != "" && !bearerMatches(r.Header.Get("Authorization"), h.token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="serin-admin"`)
+			http.Error(w, Unauthorized, http.StatusUnauthorized)
+			return
 		}
 		fn(w, r)
-	})
+	}
+}
+
+// bearerMatches accepts only "Bearer <token>" (the scheme is
+// case-insensitive, RFC 9110 11.1) and compares in constant time. A bare
+// token is refused: it would also match a header some proxy added for
+// another scheme.
+func bearerMatches(header, token string) bool {
+	scheme, got, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

@@ -74,7 +74,4 @@ func TestMutatingNeedsToken(t *testing.T) {
 	if called != 1 {
 		t.Fatalf("handler called %d times, want 1", called)
 	}
-	if got := get(t, h, "/metrics").Code; got != http.StatusOK {
-		t.Fatalf("metrics = %d", got)
-	}
 }

@@ -22,6 +22,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
+{{- define "serin.adminTokenSecret" -}}
+{{- default (printf "%s-admin-token" (include "serin.fullname" .)) .Values.adminToken.existingSecret -}}
+{{- end -}}
+
 {{- define "serin.webhookSecret" -}}
 {{- default (printf "%s-webhook-tls" (include "serin.fullname" .)) .Values.webhook.secretName -}}
 {{- end -}}
