@@ -46,8 +46,9 @@ type Config struct {
 	// IsLeader says whether this instance acts; nil means always (file
 	// mode). Followers mirror the saved status into their store.
 	IsLeader func() bool
-	// HTTPClient calls webhooks; nil uses a client without a global
-	// timeout (each webhook has its own).
+	// HTTPClient calls webhooks; nil uses WebhookClient(false): no global
+	// timeout (each webhook has its own), link-local and metadata
+	// addresses refused.
 	HTTPClient *http.Client
 	Now        func() time.Time
 	Log        *slog.Logger
@@ -116,7 +117,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		cfg.HTTPClient = WebhookClient(false)
 	}
 	return &Engine{
 		cfg: cfg, log: cfg.Log.With("component", "canary"), meter: meter{providers: cfg.Providers, queries: cfg.Queries},

@@ -36,7 +36,7 @@ type Config struct {
 	Dir string
 	// ProfileDir, when set, receives serin's heap profile with idle
 	// clients (serin-heap.pb.gz) and its CPU profile over the change phase
-	// (serin-cpu.pb.gz), from its admin port's /debug/pprof.
+	// (serin-cpu.pb.gz), from its --debug-addr /debug/pprof.
 	ProfileDir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer

@@ -18,10 +18,11 @@ import (
 
 // Serin is a `serin serve` child process.
 type Serin struct {
-	XDS, Admin string
-	cmd        *exec.Cmd
-	out        bytes.Buffer
-	done       chan struct{}
+	// XDS, Admin and Debug (pprof) are its listen addresses.
+	XDS, Admin, Debug string
+	cmd               *exec.Cmd
+	out               bytes.Buffer
+	done              chan struct{}
 }
 
 // StartSerin runs bin serve on dir with free loopback ports plus extra
@@ -36,8 +37,13 @@ func StartSerin(ctx context.Context, bin, dir string, extra ...string) (*Serin, 
 	if err != nil {
 		return nil, err
 	}
-	s := &Serin{XDS: xdsAddr, Admin: adminAddr, done: make(chan struct{})}
-	args := append([]string{"serve", "--config-dir", dir, "--xds-addr", xdsAddr, "--admin-addr", adminAddr}, extra...)
+	debugAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &Serin{XDS: xdsAddr, Admin: adminAddr, Debug: debugAddr, done: make(chan struct{})}
+	// pprof lives on its own loopback address, not the admin API's.
+	args := append([]string{"serve", "--config-dir", dir, "--xds-addr", xdsAddr, "--admin-addr", adminAddr, "--debug-addr", debugAddr}, extra...)
 	s.cmd = exec.Command(bin, args...)
 	lw := &lockedWriter{w: &s.out}
 	s.cmd.Stdout, s.cmd.Stderr = lw, lw
@@ -156,7 +162,7 @@ func (s *Serin) LiveHeap() int64 {
 	// Twice: sync.Pool (gRPC's buffer pool) keeps its items through one
 	// GC in a victim cache; the second frees them.
 	for range 2 {
-		resp, err := http.Get("http://" + s.Admin + "/debug/pprof/heap?gc=1")
+		resp, err := http.Get("http://" + s.Debug + "/debug/pprof/heap?gc=1")
 		if err != nil {
 			return 0
 		}
@@ -172,7 +178,7 @@ func (s *Serin) LiveHeap() int64 {
 
 // Profile saves serin's /debug/pprof/<what> to path.
 func (s *Serin) Profile(what, path string) error {
-	resp, err := http.Get("http://" + s.Admin + "/debug/pprof/" + what)
+	resp, err := http.Get("http://" + s.Debug + "/debug/pprof/" + what)
 	if err != nil {
 		return err
 	}
