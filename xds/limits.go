@@ -25,23 +25,22 @@ type Limits struct {
 	// (labels, annotations, platform) is a few KiB; 64 KiB leaves room
 	// for large label sets while bounding what each stream keeps.
 	MaxNodeMetadataBytes int
-	// MaxResourceNames per request and per stream and type: a node with
-	// tens of thousands of clusters names each one's EDS; 100,000 is
-	// above any fleet serin-load drives (10,000 services) and bounds a
-	// subscription to a few MB.
+	// MaxResourceNames per request and per stream and type: serin's
+	// largest measured input, 10,000 services, is 20,000 EDS names per
+	// node; 100,000 is 5x that and bounds a subscription to ~10 MB.
 	MaxResourceNames int
 	// MaxNackMessageBytes: Envoy's rejection reasons are one line naming
 	// the resource and the field (~100-300 B); 1 KiB keeps that whole and
 	// caps what memory, the log and object status keep of a NACK.
 	MaxNackMessageBytes int
 	// MaxStreams is ADS plus LRS streams across the server: a node holds
-	// one of each, serin-load's largest fleet is 1,000 nodes; 10,000 is
-	// 5x that and bounds the per-stream state (~tens of KB idle) to a few
-	// hundred MB.
+	// one of each, and serin-load has run 5,000 nodes (10,000 streams);
+	// 20,000 is 2x that, ~200 MB of live heap at the ~10 KB per idle
+	// stream docs/performance.md measures.
 	MaxStreams int
-	// MaxLRSClusters per report: a node reports only clusters it was
-	// served, so as many as the largest CDS response it holds; 10,000
-	// matches serin-load's largest fleet.
+	// MaxLRSClusters per report: a node reports the clusters it holds,
+	// 20,000 at serin's largest measured input (10,000 services); 40,000
+	// is 2x that and bounds the work one report costs.
 	MaxLRSClusters int
 	// MaxLRSLocalities per cluster in a report: localities are
 	// region/zone/sub-zone triples, a few dozen in the largest
@@ -49,8 +48,8 @@ type Limits struct {
 	MaxLRSLocalities int
 	// MaxLoadClusters is how many clusters the load store keeps totals
 	// for; the least recently reported is forgotten beyond it. Only
-	// served clusters enter it, so this is the largest fleet's cluster
-	// count (10,000) with room for drained and renamed ones.
+	// served clusters enter it, so this is 2x the clusters of the
+	// largest measured input (20,000), room for drained and renamed ones.
 	MaxLoadClusters int
 }
 
@@ -61,10 +60,10 @@ var DefaultLimits = Limits{
 	MaxNodeMetadataBytes: 64 << 10,
 	MaxResourceNames:     100_000,
 	MaxNackMessageBytes:  1 << 10,
-	MaxStreams:           10_000,
-	MaxLRSClusters:       10_000,
+	MaxStreams:           20_000,
+	MaxLRSClusters:       40_000,
 	MaxLRSLocalities:     1_000,
-	MaxLoadClusters:      20_000,
+	MaxLoadClusters:      40_000,
 }
 
 // WithLimits sets the server's bounds; zero fields keep their default.
