@@ -14,6 +14,11 @@ import (
 // server remembers which version of each resource the client has, and
 // sends only what was added or changed, plus removed_resources.
 func (a adsService) DeltaAggregatedResources(ss grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
+	release, err := a.s.openStream("ADS")
+	if err != nil {
+		return err
+	}
+	defer release()
 	st := newStream(a.s, ss.Context(), "delta")
 	defer a.s.removeStream(st)
 	return loop(ss.Context(), a.s.done, ss.Recv, st.handleDelta, st.wakeCh, st.refresh,
@@ -22,12 +27,17 @@ func (a adsService) DeltaAggregatedResources(ss grpc.BidiStreamingServer[discove
 
 func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 	if st.node == nil {
-		st.first(req.GetNode())
+		if err := st.first(req.GetNode()); err != nil {
+			return err
+		}
 	}
 	k, ok := snapshot.KindOf(req.GetTypeUrl())
 	if !ok {
 		st.srv.log.Debug("ignoring delta request for unserved type", "type", req.GetTypeUrl(), "node", req.GetNode().GetId())
 		return nil
+	}
+	if err := st.srv.checkNames(len(req.GetResourceNamesSubscribe())+len(req.GetInitialResourceVersions()), req.GetTypeUrl()); err != nil {
+		return err
 	}
 	var nk *Nack
 	st.mu.Lock()
@@ -49,9 +59,11 @@ func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 	if len(req.GetResourceNamesUnsubscribe()) > 0 {
 		t.subscriptionChanged()
 	}
+	// Subscriptions add up over requests: bound the total too.
+	subscribed := len(t.sub.sorted)
 	st.mu.Unlock()
 	st.srv.emitNack(nk)
-	return nil
+	return st.srv.checkNames(subscribed, req.GetTypeUrl())
 }
 
 func (st *stream) flushDelta(send func(*discoveryv3.DeltaDiscoveryResponse) error) error {

@@ -33,8 +33,14 @@ type env struct {
 
 func start(t *testing.T, cacheOpts ...snapshot.Option) *env {
 	t.Helper()
+	return startWith(t, nil, cacheOpts...)
+}
+
+// startWith is start with server options (e.g. WithLimits).
+func startWith(t *testing.T, srvOpts []Option, cacheOpts ...snapshot.Option) *env {
+	t.Helper()
 	e := &env{cache: snapshot.NewCache(cacheOpts...), reg: prometheus.NewRegistry(), nacks: make(chan Nack, 16)}
-	srv, err := New(e.cache, WithRegisterer(e.reg), WithNackHandler(func(n Nack) { e.nacks <- n }))
+	srv, err := New(e.cache, append([]Option{WithRegisterer(e.reg), WithNackHandler(func(n Nack) { e.nacks <- n })}, srvOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

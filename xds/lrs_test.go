@@ -52,6 +52,13 @@ func TestLRS(t *testing.T) {
 		}
 		return s, cancel
 	}
+	// Reports count only for clusters the node was served: a and b
+	// receive CDS on ADS first, as every real client does.
+	for _, id := range []string{"a", "b"} {
+		c := e.sotw(t, node(id, "default", ""))
+		c.request(cds, nil, "")
+		c.expect(cds)
+	}
 	a, cancelA := open("a")
 	b, cancelB := open("b")
 	defer cancelB()

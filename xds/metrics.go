@@ -13,6 +13,11 @@ type metrics struct {
 	nacks       *prometheus.CounterVec
 	pushLatency *prometheus.HistogramVec
 	loadReports prometheus.Counter
+	// refused counts streams and requests refused by a bound (limits.go).
+	refused *prometheus.CounterVec
+	// lrsDropped counts load reports of one cluster not added to the
+	// load store (lrs.go).
+	lrsDropped *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -40,9 +45,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "serin_xds_load_reports_total",
 			Help: "LRS load reports received.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "serin_xds_refused_total",
+			Help: "ADS and LRS streams ended by a bound, by reason (node_id_too_large, node_metadata_too_large, too_many_names, too_many_streams).",
+		}, []string{"reason"}),
+		lrsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "serin_xds_lrs_dropped_total",
+			Help: "Per-cluster LRS load reports dropped, by reason: not_served (the cluster was not sent to that node id and fleet), too_many_clusters, too_many_localities.",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.connected, m.responses, m.nacks, m.pushLatency, m.loadReports} {
+		for _, c := range []prometheus.Collector{m.connected, m.responses, m.nacks, m.pushLatency, m.loadReports, m.refused, m.lrsDropped} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

@@ -50,6 +50,9 @@ func (n Nack) Status() v1alpha1.NackStatus {
 // Callers hold st.mu.
 func (st *stream) nack(t *typeState, message string, now time.Time) Nack {
 	st.srv.metrics.nacks.WithLabelValues(t.kind.String()).Inc()
+	// The message is the peer's text: it is kept, logged and written into
+	// object status, so only its first MaxNackMessageBytes are.
+	message = truncateText(message, st.srv.limits.MaxNackMessageBytes)
 	n := &Nack{
 		NodeID:    st.node.GetId(),
 		Cluster:   st.node.GetCluster(),

@@ -55,10 +55,15 @@ type Server struct {
 	loads       *load.Store
 	shared      *shared
 	standing    standingNacks
+	limits      Limits // bounds on what a peer makes the server keep (limits.go)
 
 	mu      sync.Mutex
 	streams map[int64]*stream
-	nextID  int64
+	// byNode indexes streams by node id: LRS reports are matched to what
+	// the node's ADS streams were sent (lrs.go).
+	byNode map[string]map[int64]*stream
+	open   int // ADS and LRS streams, against limits.MaxStreams
+	nextID int64
 
 	done     chan struct{}
 	stopOnce sync.Once
@@ -73,6 +78,8 @@ func New(cache *snapshot.Cache, opts ...Option) (*Server, error) {
 		log:         slog.Default(),
 		lrsInterval: DefaultLoadReportInterval,
 		streams:     map[int64]*stream{},
+		byNode:      map[string]map[int64]*stream{},
+		limits:      DefaultLimits,
 		shared:      &shared{},
 		done:        make(chan struct{}),
 	}
@@ -84,7 +91,7 @@ func New(cache *snapshot.Cache, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("xds metrics: %w", err)
 	}
 	s.metrics = m
-	s.loads = load.NewStore()
+	s.loads = load.NewStore(load.WithMaxClusters(s.limits.MaxLoadClusters))
 	s.unsub = cache.Subscribe(s.wake)
 	return s, nil
 }
@@ -127,12 +134,17 @@ func (s *Server) wake(changed []string) {
 	}
 }
 
-func (s *Server) addStream(st *stream) {
+func (s *Server) addStream(st *stream, nodeID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextID++
 	st.id = s.nextID
+	st.nodeID = nodeID
 	s.streams[st.id] = st
+	if s.byNode[nodeID] == nil {
+		s.byNode[nodeID] = map[int64]*stream{}
+	}
+	s.byNode[nodeID][st.id] = st
 	s.metrics.connected.WithLabelValues(st.protocol).Inc()
 }
 
@@ -143,6 +155,12 @@ func (s *Server) removeStream(st *stream) {
 	defer s.mu.Unlock()
 	if _, ok := s.streams[st.id]; ok {
 		delete(s.streams, st.id)
+		if m := s.byNode[st.nodeID]; m != nil {
+			delete(m, st.id)
+			if len(m) == 0 {
+				delete(s.byNode, st.nodeID)
+			}
+		}
 		s.metrics.connected.WithLabelValues(st.protocol).Dec()
 	}
 }

@@ -18,6 +18,11 @@ type adsService struct{ s *Server }
 // resource means deleted), versioned by a hash of exactly that set, so a
 // change to a resource the client did not ask for sends it nothing.
 func (a adsService) StreamAggregatedResources(ss grpc.BidiStreamingServer[discoveryv3.DiscoveryRequest, discoveryv3.DiscoveryResponse]) error {
+	release, err := a.s.openStream("ADS")
+	if err != nil {
+		return err
+	}
+	defer release()
 	st := newStream(a.s, ss.Context(), "sotw")
 	defer a.s.removeStream(st)
 	return loop(ss.Context(), a.s.done, ss.Recv, st.handleSotW, st.wakeCh, st.refresh,
@@ -34,12 +39,17 @@ func errorMessage(d interface{ GetMessage() string }, present bool) *string {
 
 func (st *stream) handleSotW(req *discoveryv3.DiscoveryRequest) error {
 	if st.node == nil { // only this goroutine writes node
-		st.first(req.GetNode())
+		if err := st.first(req.GetNode()); err != nil {
+			return err
+		}
 	}
 	k, ok := snapshot.KindOf(req.GetTypeUrl())
 	if !ok {
 		st.srv.log.Debug("ignoring request for unserved type", "type", req.GetTypeUrl(), "node", req.GetNode().GetId())
 		return nil
+	}
+	if err := st.srv.checkNames(len(req.GetResourceNames()), req.GetTypeUrl()); err != nil {
+		return err
 	}
 	var nk *Nack
 	st.mu.Lock()

@@ -20,6 +20,7 @@ import (
 type stream struct {
 	srv       *Server
 	id        int64
+	nodeID    string // set once, with id; the byNode key
 	protocol  string
 	peer      string
 	connected time.Time
@@ -107,14 +108,35 @@ func (st *stream) nextNonce() string {
 }
 
 // first registers the stream on its first request; it is then reachable by
-// wake-ups and listed as a node.
-func (st *stream) first(n *corev3.Node) {
+// wake-ups and listed as a node. A node over the limits is refused before
+// anything keeps it.
+func (st *stream) first(n *corev3.Node) error {
+	if err := st.srv.checkNode(n); err != nil {
+		return err
+	}
 	// Register before resolving: a publish in between either is seen by
 	// resolve or wakes the stream.
-	st.srv.addStream(st)
+	st.srv.addStream(st, n.GetId())
 	st.mu.Lock()
 	st.setNode(n)
 	st.mu.Unlock()
+	return nil
+}
+
+// heldClusters returns the sorted cluster lists the node holds or was last
+// sent, when it is of fleet (read only: they may be shared).
+func (st *stream) heldClusters(fleet string) [][]string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	t := st.types[snapshot.KindCluster]
+	if st.node == nil || st.fleet != fleet || t == nil {
+		return nil
+	}
+	out := [][]string{t.held.sent, t.held.acked}
+	for _, r := range t.held.unanswered {
+		out = append(out, r.set)
+	}
+	return out
 }
 
 // loop runs a stream: requests, received on a helper goroutine, and

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 
 	"github.com/serin-dev/serin/pkg/admin"
@@ -46,6 +47,7 @@ type serveOptions struct {
 	shutdownGrace  time.Duration
 	peers          []string
 	limits         file.Limits        // bounds on each config file (--max-file-bytes, ...)
+	xdsLimits      xds.Limits         // bounds on what an xDS peer makes serin keep (--xds-max-*)
 	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
 	kube           kubeServeOptions   // Kubernetes flags (cmd/serin/serve_kube.go)
 }
@@ -86,10 +88,26 @@ with neither, serve refuses to start. pprof is served only on
 	f.DurationVar(&o.maxDelay, "debounce-max", controlplane.DefaultMaxDelay, "translate at least this often while changes keep coming")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for open requests")
 	f.StringSliceVar(&o.peers, "peers", nil, "admin API base URLs of the other replicas (http://10.0.0.5:19000,...): while leading, add their clients' load reports to the LRS provider (in Kubernetes, --peers-service)")
-	addLimitFlags(f, &o.limits)  // --max-file-bytes, --max-yaml-expansion-bytes
+	addLimitFlags(f, &o.limits) // --max-file-bytes, --max-yaml-expansion-bytes
+	addXDSLimitFlags(f, &o.xdsLimits)
 	addCanaryFlags(f, &o.canary) // canary engine: --state-dir, --prometheus-*
 	addKubeFlags(f, &o.kube)     // --kube, --kubeconfig, --namespaces, --leader-elect, --webhook-*
 	return cmd
+}
+
+// addXDSLimitFlags registers the bounds on what one xDS peer (anyone who
+// reaches --xds-addr) makes serin keep. xds.Limits says why each default
+// is what it is; docs/security.md "xDS peers and load reports" lists them.
+func addXDSLimitFlags(f *pflag.FlagSet, l *xds.Limits) {
+	d := xds.DefaultLimits
+	f.IntVar(&l.MaxNodeIDBytes, "xds-max-node-id-bytes", d.MaxNodeIDBytes, "refuse ADS/LRS streams whose node id or node cluster is longer (real ids are host or pod names, ~100-250 B)")
+	f.IntVar(&l.MaxNodeMetadataBytes, "xds-max-node-metadata-bytes", d.MaxNodeMetadataBytes, "refuse ADS/LRS streams whose node metadata is larger (Envoy/Istio send a few KiB)")
+	f.IntVar(&l.MaxResourceNames, "xds-max-resource-names", d.MaxResourceNames, "refuse a request, or a delta subscription, naming more resources of one type (5x the 20,000 EDS names of 10,000 services)")
+	f.IntVar(&l.MaxNackMessageBytes, "xds-max-nack-message-bytes", d.MaxNackMessageBytes, "truncate a NACK's error text to this many bytes in memory, logs and object status (Envoy's reasons are one line)")
+	f.IntVar(&l.MaxStreams, "xds-max-streams", d.MaxStreams, "refuse ADS and LRS streams beyond this many across the server (2x the 5,000 nodes x ADS+LRS serin-load has run)")
+	f.IntVar(&l.MaxLRSClusters, "xds-max-lrs-clusters", d.MaxLRSClusters, "drop the clusters of one load report beyond this many (2x the 20,000 clusters of 10,000 services)")
+	f.IntVar(&l.MaxLRSLocalities, "xds-max-lrs-localities", d.MaxLRSLocalities, "drop a cluster's load report naming more localities (real deployments have a few dozen)")
+	f.IntVar(&l.MaxLoadClusters, "xds-max-load-clusters", d.MaxLoadClusters, "keep load totals for at most this many clusters, forgetting the least recently reported (2x the 20,000 clusters of 10,000 services)")
 }
 
 func runServe(ctx context.Context, a *app, o serveOptions) error {
@@ -167,7 +185,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		}
 	}
 
-	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg))
+	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg), xds.WithLimits(o.xdsLimits))
 	if err != nil {
 		return err
 	}

@@ -50,11 +50,27 @@ type Store struct {
 	progress map[string]map[int64]uint64 // cluster -> reporter -> in progress
 	subs     map[int]func(Report)
 	nextSub  int
+	// maxClusters bounds totals: beyond it the cluster reported least
+	// recently is forgotten (0: no bound).
+	maxClusters int
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithMaxClusters keeps totals for at most n clusters: adding another
+// forgets the one whose last report is oldest. Clusters come and go with
+// releases, and reporters name what they like, so without a bound the
+// store would only grow.
+func WithMaxClusters(n int) Option { return func(l *Store) { l.maxClusters = n } }
+
 // NewStore returns an empty store.
-func NewStore() *Store {
-	return &Store{totals: map[string]*Totals{}, progress: map[string]map[int64]uint64{}, subs: map[int]func(Report){}}
+func NewStore(opts ...Option) *Store {
+	l := &Store{totals: map[string]*Totals{}, progress: map[string]map[int64]uint64{}, subs: map[int]func(Report){}}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // Totals returns every cluster's totals, sorted by cluster.
@@ -101,6 +117,9 @@ func (l *Store) Add(reporter int64, r Report) {
 	l.mu.Lock()
 	t := l.totals[r.Cluster]
 	if t == nil {
+		if l.maxClusters > 0 && len(l.totals) >= l.maxClusters {
+			l.evictOldest()
+		}
 		t = &Totals{Cluster: r.Cluster}
 		l.totals[r.Cluster] = t
 	}
@@ -133,8 +152,26 @@ func (l *Store) Drop(reporter int64) {
 	for c, m := range l.progress {
 		if _, ok := m[reporter]; ok {
 			delete(m, reporter)
+			if len(m) == 0 {
+				delete(l.progress, c) // nothing of the reporter is kept
+			}
 			l.sumProgress(c)
 		}
+	}
+}
+
+// evictOldest forgets the cluster whose last report is oldest. It walks
+// every cluster, but runs only when a new cluster arrives at the bound.
+func (l *Store) evictOldest() {
+	var oldest *Totals
+	for _, t := range l.totals {
+		if oldest == nil || t.Updated.Before(oldest.Updated) {
+			oldest = t
+		}
+	}
+	if oldest != nil {
+		delete(l.totals, oldest.Cluster)
+		delete(l.progress, oldest.Cluster)
 	}
 }
 

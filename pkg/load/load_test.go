@@ -37,3 +37,26 @@ func TestStoreTotalsAndInProgress(t *testing.T) {
 		t.Error("Total of a cluster nobody reported")
 	}
 }
+
+// A bounded store forgets the cluster reported least recently, and a
+// reporter that leaves leaves no in-progress entry behind.
+func TestStoreBoundsClusters(t *testing.T) {
+	l := NewStore(WithMaxClusters(2))
+	t0 := time.Unix(100, 0)
+	l.Add(1, Report{Cluster: "a", Successful: 1, Received: t0})
+	l.Add(1, Report{Cluster: "b", Successful: 1, Received: t0.Add(time.Second)})
+	l.Add(1, Report{Cluster: "a", Successful: 1, Received: t0.Add(2 * time.Second)})
+	l.Add(2, Report{Cluster: "c", Successful: 1, InProgress: 3, Received: t0.Add(3 * time.Second)})
+	got := l.Totals()
+	if len(got) != 2 || got[0].Cluster != "a" || got[0].Successful != 2 || got[1].Cluster != "c" {
+		t.Fatalf("totals = %+v, want a and c (b reported least recently)", got)
+	}
+	l.Drop(1)
+	l.Drop(2)
+	if len(l.progress) != 0 {
+		t.Errorf("progress kept after every reporter left: %v", l.progress)
+	}
+	if c, _ := l.Total("c"); c.InProgress != 0 {
+		t.Errorf("c in progress = %d", c.InProgress)
+	}
+}
