@@ -45,9 +45,4 @@ five kinds and the endpoint sources; write only status subresources). */}}
 - apiGroups: ["discovery.k8s.io"]
   resources: [endpointslices]
   verbs: [get, list, watch]
-# Canary release history: one ConfigMap per Canary, read and written by
-# name (no list or watch); the garbage collector deletes it with its Canary.
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, create, update]
 {{- end -}}
