@@ -38,10 +38,12 @@ five kinds and the endpoint sources; write only status subresources). */}}
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, watch]
-# Pod metadata only, for kube upstreams with a selector over pod labels.
+# Pod labels, for kube upstreams with a selector over them: EndpointSlices
+# name an endpoint's pod but do not carry its labels. A metadata-only
+# informer lists and watches; nothing gets a pod by name.
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: ["discovery.k8s.io"]
   resources: [endpointslices]
   verbs: [get, list, watch]
