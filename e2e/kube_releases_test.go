@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
-	"fmt"
+	"os"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/canary"
@@ -14,11 +18,23 @@ import (
 	"github.com/serin-dev/serin/pkg/source/kube"
 )
 
+// serinNamespace is where deploy/kubernetes/serin.yaml installs serin.
+const serinNamespace = "serin-system"
+
 // testKubeReleases saves a Canary's releases through one ReleaseLog (the
 // leader) and reads them back through another (the next leader), from
-// the ConfigMap the Canary owns.
+// the ConfigMap in serin's namespace. Both run as serin's ServiceAccount
+// with the RBAC of the committed manifests, which must be enough for that
+// and must not let serin write ConfigMaps in the Canary's namespace.
 func testKubeReleases(t *testing.T, k *kubeEnv) {
 	ctx := context.Background()
+	manifests, err := os.ReadFile("../deploy/kubernetes/serin.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.apply(t, manifests, false) // the ServiceAccount and its RBAC, as installed
+	asSerin := rest.CopyConfig(k.cfg)
+	asSerin.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + serinNamespace + ":serin"}
 	ns := k.namespace(t, "canary-releases")
 	k.applyExample(t, ns, 9001, 9002)
 	cn := &v1alpha1.Canary{
@@ -30,12 +46,11 @@ func testKubeReleases(t *testing.T, k *kubeEnv) {
 			Steps:         []v1alpha1.CanaryStep{{Weight: 10}, {Weight: 100}},
 		},
 	}
-	created, err := k.serin.SerinV1alpha1().Canaries(ns).Create(ctx, cn, metav1.CreateOptions{})
-	if err != nil {
+	if _, err := k.serin.SerinV1alpha1().Canaries(ns).Create(ctx, cn, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	key := ident.Key{Namespace: ns, Name: "myapp"}
-	leader, err := kube.NewReleaseLog(k.cfg)
+	leader, err := kube.NewReleaseLog(asSerin, kube.ReleasesInNamespace(serinNamespace))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +67,7 @@ func testKubeReleases(t *testing.T, k *kubeEnv) {
 		}
 	}
 
-	next, err := kube.NewReleaseLog(k.cfg)
+	next, err := kube.NewReleaseLog(asSerin, kube.ReleasesInNamespace(serinNamespace))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,16 +84,27 @@ func testKubeReleases(t *testing.T, k *kubeEnv) {
 		t.Fatalf("release 1 read back as %+v", got)
 	}
 
-	cm, err := k.kube.CoreV1().ConfigMaps(ns).Get(ctx, "serin-canary-myapp-releases", metav1.GetOptions{})
+	cm, err := k.kube.CoreV1().ConfigMaps(serinNamespace).Get(ctx, "serin-canary-"+ns+".myapp-releases", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cm.Labels[kube.LabelManagedBy] != "serin" || cm.Labels[kube.LabelCanary] != "myapp" {
+	if cm.Labels[kube.LabelManagedBy] != "serin" || cm.Labels[kube.LabelCanary] != "myapp" || cm.Labels[kube.LabelCanaryNamespace] != ns {
 		t.Errorf("labels %v", cm.Labels)
 	}
-	if refs := cm.OwnerReferences; len(refs) != 1 || refs[0].Kind != "Canary" || refs[0].Name != "myapp" || refs[0].UID != created.UID ||
-		refs[0].APIVersion != fmt.Sprintf("%s/%s", v1alpha1.GroupName, v1alpha1.Version) {
-		t.Fatalf("owner references %+v, want the Canary (uid %s)", refs, created.UID)
+	// An owner in another namespace would have the garbage collector
+	// delete the history at once.
+	if len(cm.OwnerReferences) != 0 {
+		t.Fatalf("owner references %+v, want none", cm.OwnerReferences)
 	}
-	t.Logf("configmap %s: %d bytes of releases", cm.Name, len(cm.Data[kube.ReleasesDataKey]))
+	if cms, _ := k.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=serin"}); len(cms.Items) != 0 {
+		t.Errorf("a release configmap in the Canary's namespace: %s", cms.Items[0].Name)
+	}
+	t.Logf("configmap %s/%s: %d bytes of releases", cm.Namespace, cm.Name, len(cm.Data[kube.ReleasesDataKey]))
+
+	// The manifests' RBAC lets serin write ConfigMaps in its own namespace only.
+	kc := kubernetes.NewForConfigOrDie(asSerin)
+	stray := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "serin-stray"}}
+	if _, err := kc.CoreV1().ConfigMaps(ns).Create(ctx, stray, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("serin created a configmap in %s: %v, want forbidden", ns, err)
+	}
 }

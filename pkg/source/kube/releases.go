@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -15,9 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 
-	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/canary"
 	serinclient "github.com/serin-dev/serin/pkg/client/clientset/versioned"
 	"github.com/serin-dev/serin/pkg/ident"
@@ -29,9 +28,14 @@ const ReleasesDataKey = "releases.json"
 
 // Labels of the release-history ConfigMaps.
 const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	LabelCanary    = "serin.dev/canary"
+	LabelManagedBy       = "app.kubernetes.io/managed-by"
+	LabelCanary          = "serin.dev/canary"
+	LabelCanaryNamespace = "serin.dev/canary-namespace"
 )
+
+// serviceAccountNamespaceFile is where Kubernetes mounts the namespace of
+// a pod's service account.
+const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 const (
 	// maxKubeReleases is fewer than file mode keeps (50): the whole history
@@ -47,20 +51,33 @@ const (
 	releasesFieldManager = "serin-canary"
 )
 
-// ReleaseLog keeps each Canary's release history in a ConfigMap in the
-// Canary's namespace, serin-canary-<name>-releases, owned by the Canary so
-// that it is garbage-collected with it. Only the leader writes (the engine
-// saves only while leading); any replica reads, from the API server, so a
-// new leader sees its predecessor's last write.
+// ReleaseLog keeps each Canary's release history in a ConfigMap in
+// serin's own namespace, serin-canary-<namespace>.<name>-releases. Not in
+// the Canary's namespace: that would need write access to ConfigMaps in
+// every namespace, and ConfigMaps hold other applications' configuration.
+// The price is that the history is not garbage-collected with the Canary
+// (an owner must be in its dependent's namespace); a Canary re-created
+// under the same name takes it over, as in file mode. Only the leader
+// writes (the engine saves only while leading); any replica reads, from
+// the API server, so a new leader sees its predecessor's last write.
 type ReleaseLog struct {
-	kube  kubernetes.Interface
-	serin serinclient.Interface
+	kube      kubernetes.Interface
+	serin     serinclient.Interface
+	namespace string // where the ConfigMaps are
 }
 
 var _ canary.ReleaseLog = (*ReleaseLog)(nil)
 
+// ReleaseLogOption configures a ReleaseLog.
+type ReleaseLogOption func(*ReleaseLog)
+
+// ReleasesInNamespace keeps the history in ns rather than in OwnNamespace.
+func ReleasesInNamespace(ns string) ReleaseLogOption {
+	return func(l *ReleaseLog) { l.namespace = ns }
+}
+
 // NewReleaseLog returns a ReleaseLog over the API server.
-func NewReleaseLog(cfg *rest.Config) (*ReleaseLog, error) {
+func NewReleaseLog(cfg *rest.Config, opts ...ReleaseLogOption) (*ReleaseLog, error) {
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kube: kubernetes client: %w", err)
@@ -69,19 +86,39 @@ func NewReleaseLog(cfg *rest.Config) (*ReleaseLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kube: serin client: %w", err)
 	}
-	return newReleaseLog(kc, sc), nil
+	l := newReleaseLog(kc, sc, OwnNamespace())
+	for _, o := range opts {
+		o(l)
+	}
+	return l, nil
 }
 
-func newReleaseLog(kc kubernetes.Interface, sc serinclient.Interface) *ReleaseLog {
-	return &ReleaseLog{kube: kc, serin: sc}
+func newReleaseLog(kc kubernetes.Interface, sc serinclient.Interface, ns string) *ReleaseLog {
+	return &ReleaseLog{kube: kc, serin: sc, namespace: ns}
+}
+
+// OwnNamespace is the namespace serin runs in: $POD_NAMESPACE (the chart
+// sets it from the downward API), else the namespace of the pod's service
+// account, else "default", where kubectl puts objects out of a cluster.
+func OwnNamespace() string {
+	if ns := strings.TrimSpace(os.Getenv("POD_NAMESPACE")); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespaceFile); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	}
+	return metav1.NamespaceDefault
 }
 
 // ReleasesConfigMapName is the name of the ConfigMap holding the releases
-// of the Canary named canaryName. A name that would pass the 253-character
-// limit is shortened and suffixed with a hash of the whole name.
-func ReleasesConfigMapName(canaryName string) string {
+// of the Canary key. The dot keeps names of different Canaries apart: a
+// namespace is a DNS label, so it has none. A name that would pass the
+// 253-character limit is shortened and suffixed with a hash of the whole.
+func ReleasesConfigMapName(key ident.Key) string {
 	const prefix, suffix = "serin-canary-", "-releases"
-	return prefix + shorten(canaryName, 253-len(prefix)-len(suffix)) + suffix
+	return prefix + shorten(key.Namespace+"."+key.Name, 253-len(prefix)-len(suffix)) + suffix
 }
 
 // shorten returns s when it has at most n characters, else a prefix of s,
@@ -102,7 +139,7 @@ func shorten(s string, n int) string {
 func (l *ReleaseLog) Releases(key ident.Key) ([]canary.Release, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
-	cm, err := l.kube.CoreV1().ConfigMaps(key.Namespace).Get(ctx, ReleasesConfigMapName(key.Name), metav1.GetOptions{})
+	cm, err := l.kube.CoreV1().ConfigMaps(l.namespace).Get(ctx, ReleasesConfigMapName(key), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -119,23 +156,23 @@ func (l *ReleaseLog) Releases(key ident.Key) ([]canary.Release, error) {
 // SaveRelease inserts or replaces the release with r.Number, then drops
 // the oldest releases beyond maxKubeReleases or maxReleasesBytes. It reads,
 // changes and updates the ConfigMap, and starts over when another writer
-// (a leader on its way out) changed it in between.
+// (a leader on its way out) changed it in between. It saves nothing for a
+// Canary that is gone: its ConfigMap would be an orphan from the start.
 func (l *ReleaseLog) SaveRelease(key ident.Key, r canary.Release) error {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
-	name := ReleasesConfigMapName(key.Name)
+	name := ReleasesConfigMapName(key)
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 	err := retry.OnError(retry.DefaultRetry, retriable, func() error {
-		cn, err := l.serin.SerinV1alpha1().Canaries(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
-		if err != nil {
+		if _, err := l.serin.SerinV1alpha1().Canaries(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{}); err != nil {
 			return err
 		}
-		cms := l.kube.CoreV1().ConfigMaps(key.Namespace)
+		cms := l.kube.CoreV1().ConfigMaps(l.namespace)
 		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 		exists := err == nil
 		switch {
 		case apierrors.IsNotFound(err):
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: name}}
+			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: l.namespace, Name: name}}
 		case err != nil:
 			return err
 		}
@@ -151,7 +188,7 @@ func (l *ReleaseLog) SaveRelease(key ident.Key, r canary.Release) error {
 		}
 		cm.Labels[LabelManagedBy] = "serin"
 		cm.Labels[LabelCanary] = shorten(key.Name, 63)
-		cm.OwnerReferences = ownedBy(cm.OwnerReferences, cn)
+		cm.Labels[LabelCanaryNamespace] = key.Namespace
 		cm.Data = map[string]string{ReleasesDataKey: string(data)}
 		if exists {
 			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: releasesFieldManager})
@@ -164,28 +201,6 @@ func (l *ReleaseLog) SaveRelease(key ident.Key, r canary.Release) error {
 		return fmt.Errorf("kube: save canary %s release %d: %w", key, r.Number, err)
 	}
 	return nil
-}
-
-// ownedBy points refs at cn, replacing a reference to an earlier Canary of
-// the same name (deleted and re-created before the garbage collector got
-// to the ConfigMap: the new one keeps the history, as in file mode).
-// BlockOwnerDeletion stays unset: setting it would need update permission
-// on canaries/finalizers.
-func ownedBy(refs []metav1.OwnerReference, cn *v1alpha1.Canary) []metav1.OwnerReference {
-	out := refs[:0:0]
-	for _, ref := range refs {
-		if ref.Kind == "Canary" && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupName+"/") {
-			continue
-		}
-		out = append(out, ref)
-	}
-	return append(out, metav1.OwnerReference{
-		APIVersion: v1alpha1.SchemeGroupVersion.String(),
-		Kind:       "Canary",
-		Name:       cn.Name,
-		UID:        cn.UID,
-		Controller: ptr.To(true),
-	})
 }
 
 func decodeReleases(cm *corev1.ConfigMap) ([]canary.Release, error) {

@@ -26,11 +26,14 @@ import (
 
 var releasesKey = ident.Key{Namespace: "shop", Name: "myapp"}
 
+// releasesNS is serin's own namespace, where the history is kept.
+const releasesNS = "serin-system"
+
 func fakeReleaseLog(t *testing.T, uid types.UID) (*ReleaseLog, *kubefake.Clientset, *serinfake.Clientset) {
 	t.Helper()
 	cn := &v1alpha1.Canary{ObjectMeta: metav1.ObjectMeta{Namespace: releasesKey.Namespace, Name: releasesKey.Name, UID: uid}}
 	kc, sc := kubefake.NewSimpleClientset(), serinfake.NewSimpleClientset(cn)
-	return newReleaseLog(kc, sc), kc, sc
+	return newReleaseLog(kc, sc, releasesNS), kc, sc
 }
 
 func release(n int, decisions int) canary.Release {
@@ -53,7 +56,7 @@ func numbers(list []canary.Release) []int {
 
 func releasesConfigMap(t *testing.T, kc *kubefake.Clientset) *corev1.ConfigMap {
 	t.Helper()
-	cm, err := kc.CoreV1().ConfigMaps(releasesKey.Namespace).Get(context.Background(), "serin-canary-myapp-releases", metav1.GetOptions{})
+	cm, err := kc.CoreV1().ConfigMaps(releasesNS).Get(context.Background(), "serin-canary-shop.myapp-releases", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +82,7 @@ func TestReleaseLogSaveLoad(t *testing.T) {
 	}
 
 	// Another replica (a new leader) reads what this one saved.
-	other := newReleaseLog(kc, nil)
+	other := newReleaseLog(kc, nil, releasesNS)
 	list, err := other.Releases(releasesKey)
 	if err != nil {
 		t.Fatal(err)
@@ -92,15 +95,16 @@ func TestReleaseLogSaveLoad(t *testing.T) {
 	}
 
 	cm := releasesConfigMap(t, kc)
-	if cm.Labels[LabelManagedBy] != "serin" || cm.Labels[LabelCanary] != "myapp" {
+	if cm.Labels[LabelManagedBy] != "serin" || cm.Labels[LabelCanary] != "myapp" || cm.Labels[LabelCanaryNamespace] != "shop" {
 		t.Errorf("labels %v", cm.Labels)
 	}
-	if len(cm.OwnerReferences) != 1 {
-		t.Fatalf("owner references %+v", cm.OwnerReferences)
+	// An owner in another namespace would make the garbage collector
+	// delete the ConfigMap at once.
+	if len(cm.OwnerReferences) != 0 {
+		t.Fatalf("owner references %+v, want none", cm.OwnerReferences)
 	}
-	ref := cm.OwnerReferences[0]
-	if ref.APIVersion != "serin.dev/v1alpha1" || ref.Kind != "Canary" || ref.Name != "myapp" || ref.UID != "uid-1" || ref.Controller == nil || !*ref.Controller {
-		t.Errorf("owner reference %+v", ref)
+	if cms, _ := kc.CoreV1().ConfigMaps(releasesKey.Namespace).List(context.Background(), metav1.ListOptions{}); len(cms.Items) != 0 {
+		t.Errorf("a configmap in the Canary's namespace: %v", cms.Items[0].Name)
 	}
 	var raw []canary.Release
 	if err := json.Unmarshal([]byte(cm.Data[ReleasesDataKey]), &raw); err != nil || len(raw) != 2 {
@@ -169,14 +173,14 @@ func TestReleaseLogRetriesOnConflict(t *testing.T) {
 			return false, nil, nil
 		}
 		// Another writer saves release 2 between our read and our write.
-		obj, err := kc.Tracker().Get(gvr, releasesKey.Namespace, "serin-canary-myapp-releases")
+		obj, err := kc.Tracker().Get(gvr, releasesNS, "serin-canary-shop.myapp-releases")
 		if err != nil {
 			t.Error(err)
 		}
 		cm := obj.(*corev1.ConfigMap).DeepCopy()
 		b, _ := json.Marshal([]canary.Release{release(1, 1), release(2, 1)})
 		cm.Data[ReleasesDataKey] = string(b)
-		if err := kc.Tracker().Update(gvr, cm, releasesKey.Namespace); err != nil {
+		if err := kc.Tracker().Update(gvr, cm, releasesNS); err != nil {
 			t.Error(err)
 		}
 		return true, nil, apierrors.NewConflict(gvr.GroupResource(), cm.Name, fmt.Errorf("the object has been modified"))
@@ -196,15 +200,15 @@ func TestReleaseLogNeedsCanary(t *testing.T) {
 	if err := l.SaveRelease(gone, release(1, 1)); !apierrors.IsNotFound(err) {
 		t.Fatalf("save for a missing Canary: %v, want not found", err)
 	}
-	if cms, _ := kc.CoreV1().ConfigMaps("shop").List(context.Background(), metav1.ListOptions{}); len(cms.Items) != 0 {
-		t.Fatalf("an unowned configmap was created: %v", cms.Items[0].Name)
+	if cms, _ := kc.CoreV1().ConfigMaps(releasesNS).List(context.Background(), metav1.ListOptions{}); len(cms.Items) != 0 {
+		t.Fatalf("a configmap nothing would delete was created: %v", cms.Items[0].Name)
 	}
 }
 
 // TestReleaseLogRecreatedCanary: a Canary re-created under the same name
-// before the garbage collector removed the old ConfigMap takes it over.
+// takes the old history over, as in file mode.
 func TestReleaseLogRecreatedCanary(t *testing.T) {
-	l, kc, sc := fakeReleaseLog(t, "uid-1")
+	l, _, sc := fakeReleaseLog(t, "uid-1")
 	if err := l.SaveRelease(releasesKey, release(1, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -219,35 +223,36 @@ func TestReleaseLogRecreatedCanary(t *testing.T) {
 	if err := l.SaveRelease(releasesKey, release(2, 1)); err != nil {
 		t.Fatal(err)
 	}
-	cm := releasesConfigMap(t, kc)
-	if len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].UID != "uid-2" {
-		t.Fatalf("owner references %+v, want only uid-2", cm.OwnerReferences)
-	}
 	if list, _ := l.Releases(releasesKey); fmt.Sprint(numbers(list)) != "[1 2]" {
 		t.Fatalf("releases %v, want [1 2]", numbers(list))
 	}
 }
 
 func TestReleasesConfigMapName(t *testing.T) {
-	if got := ReleasesConfigMapName("myapp"); got != "serin-canary-myapp-releases" {
+	if got := ReleasesConfigMapName(releasesKey); got != "serin-canary-shop.myapp-releases" {
 		t.Fatalf("name %q", got)
 	}
+	// Without the dot, a-b/c and a/b-c would share a-b-c.
+	if ReleasesConfigMapName(ident.Key{Namespace: "a-b", Name: "c"}) == ReleasesConfigMapName(ident.Key{Namespace: "a", Name: "b-c"}) {
+		t.Error("two Canaries share a configmap")
+	}
+	ns := strings.Repeat("n", 63)                                    // the longest namespace
 	long := strings.Repeat("a", 200) + "." + strings.Repeat("b", 52) // 253, the longest Canary name
 	other := long[:252] + "c"
-	// The shortened names are cut at 220 characters: right after a dot,
-	// and between two dashes.
-	cutDot := strings.Repeat("a", 219) + "." + strings.Repeat("b", 20)
-	cutDash := strings.Repeat("a", 218) + "--" + strings.Repeat("b", 20)
-	for _, name := range []string{long, other, cutDot, cutDash} {
-		cm := ReleasesConfigMapName(name)
+	// The shortened "shop.<name>" is cut at 220 characters: right after a
+	// dot, and between two dashes.
+	cutDot := strings.Repeat("a", 219-len("shop.")) + "." + strings.Repeat("b", 20)
+	cutDash := strings.Repeat("a", 218-len("shop.")) + "--" + strings.Repeat("b", 20)
+	for _, key := range []ident.Key{{Namespace: ns, Name: long}, {Namespace: ns, Name: other}, {Namespace: "shop", Name: cutDot}, {Namespace: "shop", Name: cutDash}} {
+		cm := ReleasesConfigMapName(key)
 		if errs := validation.IsDNS1123Subdomain(cm); len(errs) > 0 {
 			t.Errorf("%q (%d): %v", cm, len(cm), errs)
 		}
-		if errs := validation.IsValidLabelValue(shorten(name, 63)); len(errs) > 0 {
-			t.Errorf("label %q: %v", shorten(name, 63), errs)
+		if errs := validation.IsValidLabelValue(shorten(key.Name, 63)); len(errs) > 0 {
+			t.Errorf("label %q: %v", shorten(key.Name, 63), errs)
 		}
 	}
-	if ReleasesConfigMapName(long) == ReleasesConfigMapName(other) {
-		t.Errorf("two long names share a configmap: %s", ReleasesConfigMapName(long))
+	if a, b := ReleasesConfigMapName(ident.Key{Namespace: ns, Name: long}), ReleasesConfigMapName(ident.Key{Namespace: ns, Name: other}); a == b {
+		t.Errorf("two long names share a configmap: %s", a)
 	}
 }

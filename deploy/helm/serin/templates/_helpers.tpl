@@ -42,16 +42,13 @@ five kinds and the endpoint sources; write only status subresources). */}}
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, watch]
-# Pod metadata only, for kube upstreams with a selector over pod labels.
+# Pod labels, for kube upstreams with a selector over them: EndpointSlices
+# name an endpoint's pod but do not carry its labels. A metadata-only
+# informer lists and watches; nothing gets a pod by name.
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: ["discovery.k8s.io"]
   resources: [endpointslices]
   verbs: [get, list, watch]
-# Canary release history: one ConfigMap per Canary, read and written by
-# name (no list or watch); the garbage collector deletes it with its Canary.
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, create, update]
 {{- end -}}
