@@ -15,10 +15,16 @@ import (
 	"testing"
 	"time"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/config/metrics/v3" // the stats sink's typed_config
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3" // the serin cluster's protocol options
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"sigs.k8s.io/yaml"
 
 	"github.com/serin-dev/serin/pkg/adsclient"
 	"github.com/serin-dev/serin/pkg/tlsfiles/tlstest"
@@ -261,4 +267,36 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestMTLSBootstrapIsValid: deploy/envoy/bootstrap-mtls.yaml is a valid
+// Envoy bootstrap (no Envoy binary needed: Envoy's own protos and their
+// validation rules) whose serin cluster speaks mTLS with the files the
+// docs name.
+func TestMTLSBootstrapIsValid(t *testing.T) {
+	raw, err := os.ReadFile("../deploy/envoy/bootstrap-mtls.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bootstrapv3.Bootstrap
+	if err := protojson.Unmarshal(js, &b); err != nil {
+		t.Fatalf("bootstrap-mtls.yaml: %v", err)
+	}
+	if err := b.ValidateAll(); err != nil {
+		t.Fatalf("bootstrap-mtls.yaml: %v", err)
+	}
+	var ctx tlsv3.UpstreamTlsContext
+	cl := b.GetStaticResources().GetClusters()[0]
+	if err := cl.GetTransportSocket().GetTypedConfig().UnmarshalTo(&ctx); err != nil {
+		t.Fatalf("cluster %s transport socket: %v", cl.GetName(), err)
+	}
+	cert := ctx.GetCommonTlsContext().GetTlsCertificates()
+	if len(cert) != 1 || cert[0].GetCertificateChain().GetFilename() == "" ||
+		ctx.GetCommonTlsContext().GetValidationContext().GetTrustedCa().GetFilename() == "" {
+		t.Errorf("cluster %s: want a client certificate and a trusted CA from files, got %v", cl.GetName(), &ctx)
+	}
 }
