@@ -6,6 +6,7 @@
 package xds
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -43,6 +44,12 @@ func WithLoadReportInterval(d time.Duration) Option {
 	return func(s *Server) { s.lrsInterval = d }
 }
 
+// WithFleetAccess lets a node read only the fleets its client certificate
+// allows (see FleetAccess); nil, the default, lets every node read the
+// fleet it names. The gRPC server needs client-certificate credentials for
+// nodes to have identities.
+func WithFleetAccess(a *FleetAccess) Option { return func(s *Server) { s.access = a } }
+
 // Server serves a snapshot.Cache over ADS (SotW and delta) and collects LRS
 // load reports.
 type Server struct {
@@ -51,7 +58,9 @@ type Server struct {
 	reg         prometheus.Registerer
 	onNack      func(Nack)
 	lrsInterval time.Duration
+	access      *FleetAccess
 	metrics     *metrics
+	denied      *prometheus.CounterVec // streams refused by access
 	loads       *load.Store
 	shared      *shared
 	standing    standingNacks
@@ -91,15 +100,62 @@ func New(cache *snapshot.Cache, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("xds metrics: %w", err)
 	}
 	s.metrics = m
+	if s.denied, err = newDeniedCounter(s.reg); err != nil {
+		return nil, fmt.Errorf("xds metrics: %w", err)
+	}
 	s.loads = load.NewStore(load.WithMaxClusters(s.limits.MaxLoadClusters))
 	s.unsub = cache.Subscribe(s.wake)
 	return s, nil
 }
 
-// Register adds the ADS and LRS services to gs.
+// Register adds the ADS and LRS services to gs; with WithFleetAccess,
+// each stream goes through the fleet check (fleet.go) first.
 func (s *Server) Register(gs *grpc.Server) {
-	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, adsService{s})
-	lrsv3.RegisterLoadReportingServiceServer(gs, lrsService{s})
+	if s.access == nil {
+		discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, adsService{s})
+		lrsv3.RegisterLoadReportingServiceServer(gs, lrsService{s})
+		return
+	}
+	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, guardedADS{s})
+	lrsv3.RegisterLoadReportingServiceServer(gs, guardedLRS{s})
+}
+
+// guardedADS and guardedLRS are the services behind a fleet check.
+type (
+	guardedADS struct{ s *Server }
+	guardedLRS struct{ s *Server }
+)
+
+func (a guardedADS) StreamAggregatedResources(ss grpc.BidiStreamingServer[discoveryv3.DiscoveryRequest, discoveryv3.DiscoveryResponse]) error {
+	return adsService{a.s}.StreamAggregatedResources(guard(a.s, ss, "sotw", (*discoveryv3.DiscoveryRequest).GetNode))
+}
+
+func (a guardedADS) DeltaAggregatedResources(ss grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
+	return adsService{a.s}.DeltaAggregatedResources(guard(a.s, ss, "delta", (*discoveryv3.DeltaDiscoveryRequest).GetNode))
+}
+
+// StreamLoadStats takes reports only from a node that may read the fleet
+// they would be counted for: a node of fleet A cannot skew fleet B's
+// canary analysis, and a node without a certificate reports nothing.
+func (l guardedLRS) StreamLoadStats(ss grpc.BidiStreamingServer[lrsv3.LoadStatsRequest, lrsv3.LoadStatsResponse]) error {
+	return lrsService{l.s}.StreamLoadStats(guard(l.s, ss, "lrs", (*lrsv3.LoadStatsRequest).GetNode))
+}
+
+func newDeniedCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "serin_xds_denied_streams_total",
+		Help: "ADS and LRS streams refused because the node's certificate may not read its fleet, by protocol (sotw, delta, lrs) and fleet.",
+	}, []string{"protocol", "fleet"})
+	if reg != nil {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+			return are.ExistingCollector.(*prometheus.CounterVec), nil
+		}
+	}
+	return c, nil
 }
 
 // Loads returns the store the LRS service adds clients' reports to.

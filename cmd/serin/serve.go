@@ -50,6 +50,9 @@ type serveOptions struct {
 	xdsLimits      xds.Limits         // bounds on what an xDS peer makes serin keep (--xds-max-*)
 	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
 	kube           kubeServeOptions   // Kubernetes flags (cmd/serin/serve_kube.go)
+
+	// TLS and mTLS on xDS (cmd/serin/serve_tls.go).
+	xdsTLS xdsTLSOptions
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -92,6 +95,9 @@ with neither, serve refuses to start. pprof is served only on
 	addXDSLimitFlags(f, &o.xdsLimits)
 	addCanaryFlags(f, &o.canary) // canary engine: --state-dir, --prometheus-*
 	addKubeFlags(f, &o.kube)     // --kube, --kubeconfig, --namespaces, --leader-elect, --webhook-*
+
+	// TLS and mTLS on xDS.
+	addXDSTLSFlags(f, &o.xdsTLS) // --xds-tls-cert, --xds-tls-key, --xds-client-ca, --fleet-identity
 	return cmd
 }
 
@@ -185,7 +191,14 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		}
 	}
 
-	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg), xds.WithLimits(o.xdsLimits))
+	// TLS and mTLS on xDS: credentials, certificate reloading, and which
+	// identities read which fleet.
+	xdsSec, err := newXDSSecurity(o.xdsTLS, o.xdsAddr, log)
+	if err != nil {
+		return err
+	}
+
+	xsrv, err := xds.New(cache, xds.WithLogger(log), xds.WithRegisterer(reg), xds.WithLimits(o.xdsLimits), xds.WithFleetAccess(xdsSec.access))
 	if err != nil {
 		return err
 	}
@@ -209,7 +222,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 			return fmt.Errorf("debug listen %s: %w", o.debugAddr, err)
 		}
 	}
-	gs := xds.NewGRPCServer()
+	gs := xds.NewGRPCServer(xdsSec.serverOpts...)
 	xsrv.Register(gs)
 
 	// Ready once the first snapshot is served, and no longer once shutdown
@@ -266,6 +279,9 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	// until the gRPC server starts below, after every service (the canary
 	// engine's metrics service too) is registered.
 	run("source", runSource)
+	if xdsSec.reloader != nil {
+		run("xds-tls", xdsSec.reloader.Run) // certificate rotation
+	}
 	run("admin", func(context.Context) error {
 		if err := httpSrv.Serve(adminLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
