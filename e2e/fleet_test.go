@@ -18,34 +18,7 @@ import (
 func TestTwoFleets(t *testing.T) {
 	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
 	dir := canaryDir(t, v1, v2)
-	edge := `apiVersion: serin.dev/v1alpha1
-kind: Gateway
-metadata: {name: default-gw}
-spec: {fleet: default, bindPort: 8080, virtualServices: [{name: myapp}]}
----
-apiVersion: serin.dev/v1alpha1
-kind: Gateway
-metadata: {name: edge-gw}
-spec: {fleet: edge, bindPort: 8081, virtualServices: [{name: myapp-edge}]}
----
-apiVersion: serin.dev/v1alpha1
-kind: UpstreamGroup
-metadata: {name: edge-group}
-spec:
-  destinations:
-  - {destination: {upstream: {name: myapp-v1}}, weight: 0}
-  - {destination: {upstream: {name: myapp-v2}}, weight: 100}
----
-apiVersion: serin.dev/v1alpha1
-kind: VirtualService
-metadata: {name: myapp-edge}
-spec:
-  virtualHost:
-    domains: [myapp]
-    routes:
-    - matchers: [{prefix: /}]
-      routeAction: {upstreamGroup: {name: edge-group}}
-`
+	edge := edgeFleetYAML
 	if err := os.WriteFile(filepath.Join(dir, "edge.yaml"), []byte(edge), 0o644); err != nil {
 		t.Fatal(err)
 	}
