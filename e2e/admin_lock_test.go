@@ -42,7 +42,9 @@ func nonLoopbackIP() string {
 func TestAdminTokenOffLoopback(t *testing.T) {
 	ip := nonLoopbackIP()
 	if ip == "" {
-		t.Skip("no non-loopback IPv4 address on this machine (pkg/admin and cmd/serin test the same rules)")
+		// Every address of the machine, loopback included: not a loopback
+		// address to serve's check, and reachable here.
+		ip = "0.0.0.0"
 	}
 	l, err := net.Listen("tcp", ip+":0")
 	if err != nil {

@@ -203,9 +203,6 @@ func simTable() (string, [][]simStats) {
 // sequential judge to its stated level: at most alpha of healthy releases
 // rolled back however often it looks.
 func TestJudgeSimulation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates 30,000 releases")
-	}
 	table, stats := simTable()
 	t.Logf("%d releases per scenario, %d reports of %d requests, canary weight %g-%g, stable errors %g, minRequests %d, alpha %g:\n%s",
 		simReleases, simReports, simRPS, simMinWeight, simMaxWeight, simStableRate, simMinReqs, simAlpha, table)
