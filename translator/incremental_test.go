@@ -297,6 +297,9 @@ func sameOutput(t *testing.T, step string, got, want *translator.Output) {
 		if !reflect.DeepEqual(g.Origins, w.Origins) {
 			t.Fatalf("%s: fleet %s: origins differ", step, name)
 		}
+		if !reflect.DeepEqual(g.Needs, w.Needs) {
+			t.Fatalf("%s: fleet %s: needs differ", step, name)
+		}
 	}
 }
 

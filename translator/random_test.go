@@ -1,0 +1,317 @@
+package translator_test
+
+// A second, wider random world for the one-path property (see
+// incremental_test.go for the first).
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
+	"github.com/serin-dev/serin/pkg/ident"
+	"github.com/serin-dev/serin/translator"
+)
+
+type rworld struct {
+	r         *rand.Rand
+	ups       map[string]*v1alpha1.Upstream
+	groups    map[string]*v1alpha1.UpstreamGroup
+	vss       map[string]*v1alpha1.VirtualService
+	gws       map[string]*v1alpha1.Gateway
+	cans      map[string]*v1alpha1.Canary
+	overrides map[ident.Key]translator.GroupOverride
+	endpoints map[ident.Key][]translator.Endpoint
+	revs      map[any]uint64
+	lastRev   uint64
+	mode      int // 0 sorted; 1 shuffled; 2 dups; 3 rev 0
+	opts      translator.Options
+}
+
+func meta(n string) metav1.ObjectMeta   { return metav1.ObjectMeta{Name: n, Namespace: "default"} }
+func ref(n string) v1alpha1.ResourceRef { return v1alpha1.ResourceRef{Name: n} }
+
+func (w *rworld) up() string { return fmt.Sprintf("u%d", w.r.IntN(10)) }
+func (w *rworld) grp() string        { return fmt.Sprintf("g%d", w.r.IntN(6)) }
+func (w *rworld) vsn() string        { return fmt.Sprintf("v%d", w.r.IntN(12)) }
+
+func (w *rworld) newUpstream(n string) *v1alpha1.Upstream {
+	u := &v1alpha1.Upstream{ObjectMeta: meta(n)}
+	if w.r.IntN(3) == 0 {
+		u.Spec.Kube = &v1alpha1.KubeUpstream{ServiceName: n, ServicePort: 80}
+	} else {
+		port := uint32(8000 + w.r.IntN(2))
+		if w.r.IntN(5) == 0 {
+			port = 0 // rejected
+		}
+		u.Spec.Static = &v1alpha1.StaticUpstream{Hosts: []v1alpha1.Host{{Addr: "10.0.0.1", Port: port}}}
+	}
+	return u
+}
+
+func (w *rworld) newGroup(n string) *v1alpha1.UpstreamGroup {
+	g := &v1alpha1.UpstreamGroup{ObjectMeta: meta(n)}
+	k := 1 + w.r.IntN(3)
+	seen := map[string]bool{}
+	for range k {
+		u := w.up()
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		g.Spec.Destinations = append(g.Spec.Destinations, v1alpha1.WeightedDestination{Destination: v1alpha1.Destination{Upstream: ref(u)}, Weight: int64(w.r.IntN(3) * 10)})
+	}
+	return g
+}
+
+func (w *rworld) newVS(n string) *v1alpha1.VirtualService {
+	v := &v1alpha1.VirtualService{ObjectMeta: meta(n)}
+	doms := []string{fmt.Sprintf("d%d.example.com", w.r.IntN(4))}
+	if w.r.IntN(3) == 0 {
+		doms = append(doms, fmt.Sprintf("d%d.example.com", w.r.IntN(4)))
+	}
+	if w.r.IntN(6) == 0 {
+		doms = append(doms, "*.wild.com")
+	}
+	if w.r.IntN(8) == 0 {
+		doms = append(doms, fmt.Sprintf("gw%d_default", w.r.IntN(3))) // listener-name clash? (listener names differ, harmless)
+	}
+	v.Spec.VirtualHost.Domains = doms
+	nr := 1 + w.r.IntN(2)
+	for i := range nr {
+		rt := v1alpha1.Route{Matchers: []v1alpha1.Matcher{{Prefix: fmt.Sprintf("/r%d", i)}}}
+		switch w.r.IntN(4) {
+		case 0:
+			d := v1alpha1.Destination{Upstream: ref(w.up())}
+			rt.RouteAction = &v1alpha1.RouteAction{Single: &d}
+		case 1:
+			rt.RouteAction = &v1alpha1.RouteAction{Multi: &v1alpha1.MultiDestination{Destinations: []v1alpha1.WeightedDestination{
+				{Destination: v1alpha1.Destination{Upstream: ref(w.up())}, Weight: int64(w.r.IntN(2) * 10)},
+				{Destination: v1alpha1.Destination{Upstream: ref(w.up())}, Weight: 10},
+			}}}
+		default:
+			g := ref(w.grp())
+			rt.RouteAction = &v1alpha1.RouteAction{UpstreamGroup: &g}
+		}
+		if w.r.IntN(2) == 0 {
+			rt.Options = &v1alpha1.RouteOptions{Shadowing: &v1alpha1.Mirror{Upstream: ref(w.up()), Percentage: float64(w.r.IntN(50))}}
+		}
+		v.Spec.VirtualHost.Routes = append(v.Spec.VirtualHost.Routes, rt)
+	}
+	return v
+}
+
+func (w *rworld) newGW(n string) *v1alpha1.Gateway {
+	g := &v1alpha1.Gateway{ObjectMeta: meta(n)}
+	g.Spec.BindPort = uint32(9000 + w.r.IntN(3))
+	if w.r.IntN(4) == 0 {
+		g.Spec.BindAddress = []string{"::", "0.0.0.0", "127.0.0.1"}[w.r.IntN(3)]
+	}
+	if w.r.IntN(2) == 0 {
+		g.Spec.Fleet = fmt.Sprintf("f%d", w.r.IntN(2))
+	}
+	if w.r.IntN(2) == 0 {
+		for range 1 + w.r.IntN(3) {
+			g.Spec.VirtualServices = append(g.Spec.VirtualServices, ref(w.vsn()))
+		}
+	}
+	return g
+}
+
+func (w *rworld) newCanary(n string) *v1alpha1.Canary {
+	c := &v1alpha1.Canary{ObjectMeta: meta(n)}
+	c.Spec.UpstreamGroup = ref(w.grp())
+	c.Spec.Stable = ref(w.up())
+	c.Spec.Canary = ref(w.up())
+	c.Spec.Steps = []v1alpha1.CanaryStep{{Weight: 10}}
+	return c
+}
+
+func newRWorld(seed uint64) *rworld {
+	w := &rworld{r: rand.New(rand.NewPCG(seed, 11)), ups: map[string]*v1alpha1.Upstream{}, groups: map[string]*v1alpha1.UpstreamGroup{},
+		vss: map[string]*v1alpha1.VirtualService{}, gws: map[string]*v1alpha1.Gateway{}, cans: map[string]*v1alpha1.Canary{},
+		overrides: map[ident.Key]translator.GroupOverride{}, endpoints: map[ident.Key][]translator.Endpoint{}, revs: map[any]uint64{}}
+	for range 4 {
+		w.edit()
+	}
+	for range 10 {
+		w.edit()
+	}
+	return w
+}
+
+func toggle[P any](w *rworld, m map[string]P, n string, mk func(string) P) {
+	if _, ok := m[n]; ok && w.r.IntN(3) == 0 {
+		delete(m, n)
+		return
+	}
+	m[n] = mk(n)
+}
+
+func (w *rworld) edit() string {
+	r := w.r
+	switch r.IntN(11) {
+	case 0:
+		n := w.up()
+		toggle(w, w.ups, n, w.newUpstream)
+		return "upstream " + n
+	case 1:
+		n := w.grp()
+		toggle(w, w.groups, n, w.newGroup)
+		return "group " + n
+	case 2, 3:
+		n := w.vsn()
+		toggle(w, w.vss, n, w.newVS)
+		return "vs " + n
+	case 4:
+		n := fmt.Sprintf("gw%d", r.IntN(3))
+		toggle(w, w.gws, n, w.newGW)
+		return "gw " + n
+	case 5:
+		n := fmt.Sprintf("c%d", r.IntN(3))
+		toggle(w, w.cans, n, w.newCanary)
+		return "canary " + n
+	case 6:
+		k := ident.NewKey("default", w.grp())
+		if r.IntN(3) == 0 {
+			delete(w.overrides, k)
+		} else {
+			ov := translator.GroupOverride{Canary: ident.NewKey("default", fmt.Sprintf("c%d", r.IntN(3))), Weights: map[ident.Key]uint32{}}
+			for range 2 {
+				ov.Weights[ident.NewKey("default", w.up())] = uint32(r.IntN(3) * 50)
+			}
+			if r.IntN(2) == 0 {
+				ov.Mirror = &v1alpha1.Mirror{Upstream: ref(w.up()), Percentage: float64(r.IntN(50))}
+			}
+			w.overrides[k] = ov
+		}
+		return "override " + k.String()
+	case 9:
+		// content-equal copy: new pointer, new revision
+		switch r.IntN(3) {
+		case 0:
+			if len(w.vss) > 0 {
+				k := slices.Sorted(maps.Keys(w.vss))[r.IntN(len(w.vss))]
+				w.vss[k] = w.vss[k].DeepCopy()
+			}
+		case 1:
+			if len(w.groups) > 0 {
+				k := slices.Sorted(maps.Keys(w.groups))[r.IntN(len(w.groups))]
+				w.groups[k] = w.groups[k].DeepCopy()
+			}
+		default:
+			if len(w.ups) > 0 {
+				k := slices.Sorted(maps.Keys(w.ups))[r.IntN(len(w.ups))]
+				w.ups[k] = w.ups[k].DeepCopy()
+			}
+		}
+		return "copy"
+	case 10:
+		// group weight-only edit
+		if len(w.groups) > 0 {
+			k := slices.Sorted(maps.Keys(w.groups))[r.IntN(len(w.groups))]
+			g := w.groups[k].DeepCopy()
+			g.Spec.Destinations[r.IntN(len(g.Spec.Destinations))].Weight = int64(r.IntN(3) * 10)
+			w.groups[k] = g
+		}
+		return "weight"
+	case 7:
+		k := ident.NewKey("default", w.up())
+		if r.IntN(3) == 0 {
+			delete(w.endpoints, k)
+		} else {
+			w.endpoints[k] = []translator.Endpoint{{Address: fmt.Sprintf("10.9.0.%d", r.IntN(3)+1)}}
+		}
+		return "endpoints " + k.String()
+	default:
+		w.mode = r.IntN(4)
+		if r.IntN(4) == 0 {
+			w.mode = 0
+		}
+		if r.IntN(10) == 0 {
+			w.opts.LoadReporting = !w.opts.LoadReporting
+		}
+		return fmt.Sprintf("mode %d opts %v", w.mode, w.opts)
+	}
+}
+
+func rvalues[P any](w *rworld, m map[string]P, mk func(string) P) []translator.Object[P] {
+	out := make([]translator.Object[P], 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		o := m[k]
+		rev, ok := w.revs[o]
+		if !ok {
+			w.lastRev++
+			rev = w.lastRev
+			w.revs[o] = rev
+		}
+		if w.mode == 3 && w.r.IntN(2) == 0 {
+			rev = 0
+		}
+		out = append(out, translator.Object[P]{Obj: o, Rev: rev})
+	}
+	switch w.mode {
+	case 1:
+		w.r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	case 2:
+		if len(out) > 0 && w.r.IntN(2) == 0 {
+			i := w.r.IntN(len(out))
+			k := slices.Sorted(maps.Keys(m))[i]
+			d := mk(k)
+			w.lastRev++
+			extra := translator.Object[P]{Obj: d, Rev: w.lastRev}
+			if w.r.IntN(2) == 0 {
+				out = append(out, extra)
+			} else {
+				out = slices.Insert(out, i, extra)
+			}
+		}
+	}
+	return out
+}
+
+func (w *rworld) input() *translator.Input {
+	// deterministic: the same input twice (fresh copy for Translate)
+	in := &translator.Input{
+		Upstreams:       rvalues(w, w.ups, w.newUpstream),
+		UpstreamGroups:  rvalues(w, w.groups, w.newGroup),
+		VirtualServices: rvalues(w, w.vss, w.newVS),
+		Gateways:        rvalues(w, w.gws, w.newGW),
+		Canaries:        rvalues(w, w.cans, w.newCanary),
+	}
+	if len(w.overrides) > 0 {
+		in.Overrides = maps.Clone(w.overrides)
+	}
+	if len(w.endpoints) > 0 {
+		in.Endpoints = maps.Clone(w.endpoints)
+	}
+	return in
+}
+
+// TestTranslatorMatchesTranslateWideEdits is the property test over a
+// wider world: every kind added, deleted and re-added (references to
+// missing objects that later resolve), rejected and accepted again, copies
+// with equal content, domain clashes, gateways selecting missing or
+// rejected VirtualServices, overrides mirroring to missing upstreams,
+// endpoints, options switching, and input that is shuffled, duplicated or
+// unversioned. (It was run at 600 seeds x 80 edits when written.)
+func TestTranslatorMatchesTranslateWideEdits(t *testing.T) {
+	for seed := uint64(0); seed < 40; seed++ {
+		w := newRWorld(seed)
+		tr := translator.NewTranslator()
+		var hist []string
+		for i := range 80 {
+			what := w.edit()
+			hist = append(hist, what)
+			in := w.input()
+			got := tr.Translate(in, w.opts)
+			want := translator.Translate(in, w.opts)
+			step := fmt.Sprintf("seed %d step %d (%s) hist %v", seed, i, what, hist[max(0, len(hist)-4):])
+			sameOutput(t, step, got, want)
+		}
+	}
+}
