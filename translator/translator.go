@@ -96,6 +96,10 @@ func once() *Translator {
 func (t *Translator) Stats() Stats { return t.stats }
 
 // Translate returns Translate(in, opts), reusing the previous runs' work.
+// The Translator keeps the input to compare the next one with: objects,
+// and the Endpoints and Overrides maps with their slices, must not be
+// changed in place afterwards (InputFrom builds new ones every time; store
+// objects are immutable).
 func (t *Translator) Translate(in *Input, opts Options) *Output {
 	ir := t.compile(in, opts)
 	return &Output{Fleets: t.layout.emit(ir), Reports: t.reports()}

@@ -14,7 +14,7 @@ type ReadTxn struct {
 }
 
 func (t *ReadTxn) get(kind string, key ident.Key) *record {
-	raw, err := t.txn.First(kind, "id", key.String())
+	raw, err := t.txn.First(kind, "id", recordID(key))
 	if err != nil || raw == nil {
 		return nil
 	}

@@ -26,13 +26,20 @@ var Kinds = []string{
 type record struct {
 	Kind   string
 	Key    ident.Key
-	ID     string // Key.String(), the id index
+	ID     string // recordID(Key), the id index
 	Source string
 	Origin Origin
 	Obj    any
 	// Rev is the store generation that wrote this content.
 	Rev uint64
 }
+
+// recordID is the id index value of a key: namespace, NUL, name. Reads
+// in index order then come sorted as ident.Key.Compare sorts ("team/x"
+// before "team-a/x"), which "namespace/name" would not ('-' sorts before
+// '/'): the translator compares inputs index by index with the last run's
+// only when they are in that order.
+func recordID(k ident.Key) string { return k.Namespace + "\x00" + k.Name }
 
 func objectTable(kind string) *memdb.TableSchema {
 	return &memdb.TableSchema{

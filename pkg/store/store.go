@@ -141,7 +141,7 @@ func (tx *WriteTxn) Put(source string, e Entry) error {
 	if e.Obj.GetNamespace() == "" {
 		e.Obj.SetNamespace(key.Namespace)
 	}
-	r := &record{Kind: kind, Key: key, ID: key.String(), Source: source, Origin: e.Origin, Obj: e.Obj, Rev: tx.rev}
+	r := &record{Kind: kind, Key: key, ID: recordID(key), Source: source, Origin: e.Origin, Obj: e.Obj, Rev: tx.rev}
 	if old := tx.get(kind, key); old != nil && old.Source == source && old.Origin == e.Origin && equalObjects(old.Obj, e.Obj) {
 		return nil
 	}

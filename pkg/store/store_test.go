@@ -397,3 +397,21 @@ func TestObjectRevisions(t *testing.T) {
 		t.Errorf("changed content: revision %d -> %d", r1, r)
 	}
 }
+
+// Objects are read in ident.Key order, also when one namespace is a
+// prefix of another.
+func TestReadOrderIsKeyOrder(t *testing.T) {
+	s := New()
+	if _, err := s.ReplaceSource("src", entries(upstream("team-a", "x", 1), upstream("team", "x", 1), upstream("team", "y", 1))); err != nil {
+		t.Fatal(err)
+	}
+	objs := Objects[*v1alpha1.Upstream](s.Read(), v1alpha1.KindUpstream)
+	for i := 1; i < len(objs); i++ {
+		if ident.KeyOf(objs[i-1].Obj).Compare(ident.KeyOf(objs[i].Obj)) >= 0 {
+			t.Errorf("read order %v before %v", ident.KeyOf(objs[i-1].Obj), ident.KeyOf(objs[i].Obj))
+		}
+	}
+	if u, ok := s.Read().Upstream(ident.NewKey("team", "y")); !ok || u.Name != "y" {
+		t.Error("lookup by key failed")
+	}
+}
