@@ -35,9 +35,9 @@ type rworld struct {
 func meta(n string) metav1.ObjectMeta   { return metav1.ObjectMeta{Name: n, Namespace: "default"} }
 func ref(n string) v1alpha1.ResourceRef { return v1alpha1.ResourceRef{Name: n} }
 
-func (w *rworld) up() string { return fmt.Sprintf("u%d", w.r.IntN(10)) }
-func (w *rworld) grp() string        { return fmt.Sprintf("g%d", w.r.IntN(6)) }
-func (w *rworld) vsn() string        { return fmt.Sprintf("v%d", w.r.IntN(12)) }
+func (w *rworld) up() string  { return fmt.Sprintf("u%d", w.r.IntN(10)) }
+func (w *rworld) grp() string { return fmt.Sprintf("g%d", w.r.IntN(6)) }
+func (w *rworld) vsn() string { return fmt.Sprintf("v%d", w.r.IntN(12)) }
 
 func (w *rworld) newUpstream(n string) *v1alpha1.Upstream {
 	u := &v1alpha1.Upstream{ObjectMeta: meta(n)}
