@@ -137,6 +137,9 @@ type guarded[Req, Resp any] struct {
 	mu    sync.Mutex
 	node  *corev3.Node // nil until the first request
 	cands []string
+	// refused is the refusal once the stream was refused: its receiving
+	// and sending sides may both find out, and a stream counts once.
+	refused error
 }
 
 func guard[Req, Resp any](s *Server, ss grpc.BidiStreamingServer[Req, Resp], protocol string, nodeOf func(*Req) *corev3.Node) *guarded[Req, Resp] {
@@ -183,6 +186,9 @@ func (g *guarded[Req, Resp]) Send(resp *Resp) error {
 // check refuses the stream if its node's fleet is not one its identities
 // may read. Callers hold mu.
 func (g *guarded[Req, Resp]) check() error {
+	if g.refused != nil {
+		return g.refused
+	}
 	if g.node == nil {
 		// Nothing is sent before the first request; refuse anyway.
 		return status.Error(codes.PermissionDenied, "xds: no node yet")
@@ -195,7 +201,9 @@ func (g *guarded[Req, Resp]) check() error {
 	g.s.log.Warn("xds stream refused: its identity may not read the fleet it names",
 		"protocol", g.protocol, "node", g.node.GetId(), "fleet", fleet, "identities", g.ids, "peer", g.peer)
 	if len(g.ids) == 0 {
-		return status.Errorf(codes.PermissionDenied, "fleet %q needs a client certificate", fleet)
+		g.refused = status.Errorf(codes.PermissionDenied, "fleet %q needs a client certificate", fleet)
+	} else {
+		g.refused = status.Errorf(codes.PermissionDenied, "identity %v may not read fleet %q", g.ids, fleet)
 	}
-	return status.Errorf(codes.PermissionDenied, "identity %v may not read fleet %q", g.ids, fleet)
+	return g.refused
 }
