@@ -36,8 +36,9 @@ func start(t *testing.T, cacheOpts ...snapshot.Option) *env {
 	return startWith(t, nil, cacheOpts...)
 }
 
-// startWith is start with server options (e.g. WithLimits).
-func startWith(t *testing.T, srvOpts []Option, cacheOpts ...snapshot.Option) *env {
+// startWith is start with server options (e.g. WithLimits); later options
+// override the defaults it sets.
+func startWith(t testing.TB, srvOpts []Option, cacheOpts ...snapshot.Option) *env {
 	t.Helper()
 	e := &env{cache: snapshot.NewCache(cacheOpts...), reg: prometheus.NewRegistry(), nacks: make(chan Nack, 16)}
 	srv, err := New(e.cache, append([]Option{WithRegisterer(e.reg), WithNackHandler(func(n Nack) { e.nacks <- n })}, srvOpts...)...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,10 +14,8 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	lrsv3 "github.com/envoyproxy/go-control-plane/envoy/service/load_stats/v3"
-	"github.com/prometheus/client_golang/prometheus"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -104,46 +101,22 @@ var fuzzNames = []string{
 // second fleet, the rest fall back to "default".
 var fuzzNodes = []string{"", "a", "default", "edge", "ns~edge", "ns~", "~", strings.Repeat("n", 300)}
 
-// fuzzEnv is one server for the whole fuzz run: starting one per input
-// would measure gRPC's startup rather than the server.
-type fuzzEnv struct {
-	cache *snapshot.Cache
-	srv   *Server
-	conn  *grpc.ClientConn
-}
-
-func startFuzz(tb testing.TB) *fuzzEnv {
+// startFuzz starts one server for the whole fuzz run (starting one per
+// input would measure gRPC's startup rather than the server), NACKs
+// discarded instead of queued for a test to read.
+func startFuzz(tb testing.TB) *env {
 	tb.Helper()
-	e := &fuzzEnv{cache: snapshot.NewCache()}
-	srv, err := New(e.cache, WithRegisterer(prometheus.NewRegistry()), WithLogger(slog.New(slog.DiscardHandler)),
-		WithNackHandler(func(Nack) {}))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.srv = srv
+	e := startWith(tb, []Option{WithLogger(slog.New(slog.DiscardHandler)), WithNackHandler(func(Nack) {})})
 	if err := e.cache.Update(fuzzOutput(90, 10)); err != nil {
 		tb.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	gs := NewGRPCServer()
-	srv.Register(gs)
-	served := make(chan struct{})
-	go func() { defer close(served); _ = gs.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.conn = conn
 	// One round trip now, so the connection's goroutines, client and
 	// server side, are in every input's baseline rather than counted as
 	// the first input's leak. (The client is Ready before the server's
 	// transport goroutines have all started; a response is after.)
 	ctx, cancel := context.WithTimeout(context.Background(), fuzzOpDeadline)
 	defer cancel()
-	warm, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	warm, err := discoveryv3.NewAggregatedDiscoveryServiceClient(e.conn).StreamAggregatedResources(ctx)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -153,13 +126,6 @@ func startFuzz(tb testing.TB) *fuzzEnv {
 	if _, err := warm.Recv(); err != nil {
 		tb.Fatalf("warm-up: %v", err)
 	}
-	tb.Cleanup(func() {
-		conn.Close()
-		srv.Stop()
-		gs.GracefulStop()
-		<-served
-		e.cache.Close()
-	})
 	return e
 }
 
@@ -315,7 +281,7 @@ type (
 // fuzzRun is the state of one input: up to one stream per protocol.
 type fuzzRun struct {
 	t     *testing.T
-	e     *fuzzEnv
+	e     *env
 	sotw  *sotwStream
 	delta *deltaStream
 	lrs   *lrsStream
@@ -338,7 +304,7 @@ func (run *fuzzRun) knowDelta(typeURL string, names ...string) {
 	}
 }
 
-func (e *fuzzEnv) play(t *testing.T, data []byte) {
+func (e *env) play(t *testing.T, data []byte) {
 	// Baseline after earlier inputs' streams are gone: the connection's
 	// own goroutines are in it, so only what this input leaks shows.
 	base := runtime.NumGoroutine()
