@@ -32,10 +32,33 @@ type world struct {
 	overrides map[ident.Key]translator.GroupOverride
 	endpoints map[ident.Key][]translator.Endpoint
 	next      int
-	// revs hands out revisions as the store does: a new revision for every
-	// new version of an object (edits here always make a copy).
-	revs    map[any]uint64
-	lastRev uint64
+	revs      revisions
+}
+
+// revisions hands out revisions as the store does: a new one for every new
+// version of an object (the test worlds always edit a copy).
+type revisions struct {
+	of   map[any]uint64
+	last uint64
+}
+
+// rev is the revision of object o, new the first time o is seen.
+func (r *revisions) rev(o any) uint64 {
+	if r.of == nil {
+		r.of = map[any]uint64{}
+	}
+	rev, ok := r.of[o]
+	if !ok {
+		rev = r.next()
+		r.of[o] = rev
+	}
+	return rev
+}
+
+// next is a revision no object has yet.
+func (r *revisions) next() uint64 {
+	r.last++
+	return r.last
 }
 
 func newWorld(seed uint64, services int) *world {
@@ -49,7 +72,6 @@ func newWorld(seed uint64, services int) *world {
 		overrides: map[ident.Key]translator.GroupOverride{},
 		endpoints: map[ident.Key][]translator.Endpoint{},
 		next:      services,
-		revs:      map[any]uint64{},
 	}
 	for _, s := range gen.Services(gen.Config{VirtualServices: services}) {
 		w.addService(s)
@@ -104,13 +126,7 @@ func sortedValues[P comparable](w *world, m map[string]P) []translator.Object[P]
 	out := make([]translator.Object[P], 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		o := m[k]
-		rev, ok := w.revs[o]
-		if !ok {
-			w.lastRev++
-			rev = w.lastRev
-			w.revs[o] = rev
-		}
-		out = append(out, translator.Object[P]{Obj: o, Rev: rev})
+		out = append(out, translator.Object[P]{Obj: o, Rev: w.revs.rev(o)})
 	}
 	return out
 }

@@ -26,8 +26,7 @@ type rworld struct {
 	cans      map[string]*v1alpha1.Canary
 	overrides map[ident.Key]translator.GroupOverride
 	endpoints map[ident.Key][]translator.Endpoint
-	revs      map[any]uint64
-	lastRev   uint64
+	revs      revisions
 	mode      int // 0 sorted; 1 shuffled; 2 dups; 3 rev 0
 	opts      translator.Options
 }
@@ -134,7 +133,7 @@ func (w *rworld) newCanary(n string) *v1alpha1.Canary {
 func newRWorld(seed uint64) *rworld {
 	w := &rworld{r: rand.New(rand.NewPCG(seed, 11)), ups: map[string]*v1alpha1.Upstream{}, groups: map[string]*v1alpha1.UpstreamGroup{},
 		vss: map[string]*v1alpha1.VirtualService{}, gws: map[string]*v1alpha1.Gateway{}, cans: map[string]*v1alpha1.Canary{},
-		overrides: map[ident.Key]translator.GroupOverride{}, endpoints: map[ident.Key][]translator.Endpoint{}, revs: map[any]uint64{}}
+		overrides: map[ident.Key]translator.GroupOverride{}, endpoints: map[ident.Key][]translator.Endpoint{}}
 	for range 4 {
 		w.edit()
 	}
@@ -243,12 +242,7 @@ func rvalues[P any](w *rworld, m map[string]P, mk func(string) P) []translator.O
 	out := make([]translator.Object[P], 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		o := m[k]
-		rev, ok := w.revs[o]
-		if !ok {
-			w.lastRev++
-			rev = w.lastRev
-			w.revs[o] = rev
-		}
+		rev := w.revs.rev(o)
 		if w.mode == 3 && w.r.IntN(2) == 0 {
 			rev = 0
 		}
@@ -262,8 +256,7 @@ func rvalues[P any](w *rworld, m map[string]P, mk func(string) P) []translator.O
 			i := w.r.IntN(len(out))
 			k := slices.Sorted(maps.Keys(m))[i]
 			d := mk(k)
-			w.lastRev++
-			extra := translator.Object[P]{Obj: d, Rev: w.lastRev}
+			extra := translator.Object[P]{Obj: d, Rev: w.revs.next()}
 			if w.r.IntN(2) == 0 {
 				out = append(out, extra)
 			} else {
