@@ -1,6 +1,8 @@
 package translator
 
 import (
+	"time"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
@@ -22,6 +24,26 @@ type Input struct {
 	// Endpoints discovered for kube upstreams, by Upstream. Static
 	// upstreams carry their own hosts.
 	Endpoints map[ident.Key][]Endpoint
+
+	// LastAccepted are the last accepted versions of objects, by kind and
+	// key (the control plane's runner keeps them). When an object's
+	// version in the input is Rejected and LastAccepted has an earlier
+	// version of it, that version is compiled and served instead; the
+	// report stays Rejected with the reason, and says which version is
+	// served (Report.Serving). Entries for objects not in the input are
+	// ignored: a deletion removes what was served.
+	LastAccepted map[ident.Ref]Accepted
+}
+
+// Accepted is an accepted version of an object.
+type Accepted struct {
+	// Obj is the object, of the kind its key names (*v1alpha1.Upstream
+	// for an Upstream, ...).
+	Obj any
+	// Rev is its store revision (see Object).
+	Rev uint64
+	// At is when that version was first accepted.
+	At time.Time
 }
 
 // Object is an input object with its revision, which changes whenever the
@@ -48,6 +70,17 @@ type GroupOverride struct {
 	Weights map[ident.Key]uint32
 	// Mirror, when set, is added to every route that uses the group.
 	Mirror *v1alpha1.Mirror
+	// Upstream is the canary Upstream (store.CanaryState.Canary).
+	Upstream ident.Key
+	// Stickiness, when set, makes every route that uses the group hash on
+	// the header or cookie and pick the destination by that hash
+	// (weighted_clusters.use_hash_policy), the canary listed first so that
+	// its range of hashes only grows as its weight does.
+	Stickiness *v1alpha1.CanaryStickiness
+	// Cohort, when set, adds before every route that uses the group a
+	// route with the same match plus the cohort's headers and cookie,
+	// which sends everything to the canary Upstream.
+	Cohort *v1alpha1.CanaryABTest
 }
 
 // Endpoint is one discovered address of a kube upstream.
@@ -89,7 +122,10 @@ func InputFrom(t *store.ReadTxn) *Input {
 		if _, taken := in.Overrides[group]; taken {
 			continue
 		}
-		ov := GroupOverride{Canary: ident.MustParseKey(st.ID), Mirror: st.Mirror}
+		ov := GroupOverride{Canary: ident.MustParseKey(st.ID), Mirror: st.Mirror, Stickiness: st.Stickiness, Cohort: st.Cohort}
+		if st.Canary != "" {
+			ov.Upstream = ident.MustParseKey(st.Canary)
+		}
 		if len(st.Weights) > 0 {
 			ov.Weights = make(map[ident.Key]uint32, len(st.Weights))
 			for id, w := range st.Weights {

@@ -4,6 +4,8 @@
 package translator
 
 import (
+	"time"
+
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -73,4 +75,16 @@ type Report struct {
 	// Reason joins the problems, "field: message; field: message".
 	Reason   string    `json:"reason,omitempty"`
 	Problems []Problem `json:"problems,omitempty"`
+	// Serving is set on a Rejected report when an earlier accepted version
+	// of the object (Input.LastAccepted) is served in its place.
+	Serving *Served `json:"serving,omitempty"`
+}
+
+// Served is the accepted version served in place of a rejected one.
+type Served struct {
+	// Rev is the store revision of the served version; Generation its
+	// metadata.generation (0 in file mode).
+	Rev        uint64    `json:"rev,omitempty"`
+	Generation int64     `json:"generation,omitempty"`
+	At         time.Time `json:"at"`
 }

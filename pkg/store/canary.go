@@ -20,6 +20,15 @@ type CanaryState struct {
 	Weights map[string]uint32
 	// Mirror mirrors to the canary during the shadow phase.
 	Mirror *v1alpha1.Mirror
+	// Canary is the canary Upstream's namespace/name: first in a sticky
+	// split, and where the cohort goes.
+	Canary string
+	// Stickiness, when set, makes routes of the group hash on it and pick
+	// the version by the hash (canary first).
+	Stickiness *v1alpha1.CanaryStickiness
+	// Cohort, when set (abTest), sends the requests it matches to the
+	// canary, ahead of the group's split.
+	Cohort *v1alpha1.CanaryABTest
 	Status v1alpha1.CanaryStatus
 }
 

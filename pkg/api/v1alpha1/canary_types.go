@@ -58,6 +58,77 @@ type CanarySpec struct {
 	// Suspend stops the engine from acting on this canary.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+	// Strategy is how the release takes traffic: canary (default: weighted
+	// steps), blueGreen (mirror, then all traffic at once) or abTest (a
+	// cohort matched by header or cookie gets the canary, then all traffic).
+	// +optional
+	Strategy CanaryStrategy `json:"strategy,omitempty"`
+	// ABTest is the cohort of the abTest strategy.
+	// +optional
+	ABTest *CanaryABTest `json:"abTest,omitempty"`
+	// Stickiness keeps a user on one version while the canary's share
+	// grows: routes hash on the header or cookie and pick the version by
+	// that hash, canary first, so a user in the canary at 5% is still in it
+	// at 20%. Proxyless gRPC clients ignore it and pick at random.
+	// +optional
+	Stickiness *CanaryStickiness `json:"stickiness,omitempty"`
+}
+
+// CanaryStrategy is how a release takes traffic.
+// +kubebuilder:validation:Enum=canary;blueGreen;abTest
+type CanaryStrategy string
+
+const (
+	StrategyCanary    CanaryStrategy = "canary"
+	StrategyBlueGreen CanaryStrategy = "blueGreen"
+	StrategyABTest    CanaryStrategy = "abTest"
+)
+
+// CanaryABTest is the cohort sent to the canary in the abTest strategy:
+// requests that match every header (and the cookie, when given) go to the
+// canary; everyone else stays on stable until promotion.
+type CanaryABTest struct {
+	// Headers that a request must all match.
+	// +optional
+	Headers []HeaderMatcher `json:"headers,omitempty"`
+	// Cookie that a request must carry with this value.
+	// +optional
+	Cookie *CookieMatcher `json:"cookie,omitempty"`
+	// Duration the cohort is judged at least before promotion. Default:
+	// one passing check.
+	// +optional
+	Duration Duration `json:"duration,omitempty"`
+}
+
+// CookieMatcher matches a cookie by name and exact value.
+type CookieMatcher struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Value string `json:"value"`
+}
+
+// CanaryStickiness is what identifies a user: a request header, or a
+// cookie that Envoy sets when it is missing. Exactly one is given.
+type CanaryStickiness struct {
+	// Header such as x-user-id.
+	// +optional
+	Header string `json:"header,omitempty"`
+	// Cookie Envoy hashes on, and sets (with the TTL) when absent.
+	// +optional
+	Cookie *StickyCookie `json:"cookie,omitempty"`
+}
+
+// StickyCookie is a cookie Envoy generates to pin a user to a version.
+type StickyCookie struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// TTL of the cookie Envoy sets. Default 24h.
+	// +optional
+	TTL Duration `json:"ttl,omitempty"`
+	// Path of the cookie. Default "/".
+	// +optional
+	Path string `json:"path,omitempty"`
 }
 
 // CanaryMirror mirrors live traffic to the canary before it takes any.
@@ -122,6 +193,12 @@ type CanaryAnalysis struct {
 	// Metrics are extra Prometheus queries with bounds.
 	// +optional
 	Metrics []CanaryMetric `json:"metrics,omitempty"`
+	// BakeTime keeps judging once the canary has all traffic (after the
+	// last step, promote --full, or a blueGreen/abTest switch): a failure
+	// during it rolls back; the release is Succeeded only after it.
+	// Default 0 (no bake).
+	// +optional
+	BakeTime Duration `json:"bakeTime,omitempty"`
 }
 
 // CompareWithStable tests the canary against the stable over the same window.
@@ -178,7 +255,7 @@ type CanaryWebhook struct {
 }
 
 // CanaryPhase is where a rollout is.
-// +kubebuilder:validation:Enum=Pending;Mirroring;Progressing;Paused;Promoting;Succeeded;RolledBack;Failed
+// +kubebuilder:validation:Enum=Pending;Mirroring;Progressing;Paused;Promoting;Baking;Succeeded;RolledBack;Failed;Error
 type CanaryPhase string
 
 const (
@@ -187,9 +264,15 @@ const (
 	PhaseProgressing CanaryPhase = "Progressing"
 	PhasePaused      CanaryPhase = "Paused"
 	PhasePromoting   CanaryPhase = "Promoting"
-	PhaseSucceeded   CanaryPhase = "Succeeded"
-	PhaseRolledBack  CanaryPhase = "RolledBack"
-	PhaseFailed      CanaryPhase = "Failed"
+	// PhaseBaking: the canary has all traffic and is still judged
+	// (analysis.bakeTime); a failure rolls back.
+	PhaseBaking     CanaryPhase = "Baking"
+	PhaseSucceeded  CanaryPhase = "Succeeded"
+	PhaseRolledBack CanaryPhase = "RolledBack"
+	PhaseFailed     CanaryPhase = "Failed"
+	// PhaseError: the engine cannot read the saved state; it keeps the
+	// weights last served and does not act until an operator does.
+	PhaseError CanaryPhase = "Error"
 )
 
 // CanaryStatus is the engine's state; it survives restarts and leader changes.
@@ -228,6 +311,12 @@ type CanaryDecision struct {
 	Weight  int32       `json:"weight"`
 	Verdict string      `json:"verdict"`
 	Reason  string      `json:"reason"`
+	// Manual is set on a decision an operator made (promote, pause,
+	// resume, abort, retry, undo); Actor says who (the API peer).
+	// +optional
+	Manual bool `json:"manual,omitempty"`
+	// +optional
+	Actor string `json:"actor,omitempty"`
 	// +optional
 	CanaryRequests int64 `json:"canaryRequests,omitempty"`
 	// +optional

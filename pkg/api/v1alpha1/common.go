@@ -84,4 +84,18 @@ type ResourceStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// +optional
 	Nacks []NackStatus `json:"nacks,omitempty"`
+	// Serving is set when this version is Rejected but an earlier accepted
+	// version of the object is still served in its place.
+	// +optional
+	Serving *ServedVersion `json:"serving,omitempty"`
+}
+
+// ServedVersion is the accepted version of an object still served while
+// its newer version is rejected.
+type ServedVersion struct {
+	// Generation of the served version (metadata.generation; 0 in file mode).
+	// +optional
+	Generation int64 `json:"generation,omitempty"`
+	// AcceptedAt is when that version was first accepted.
+	AcceptedAt metav1.Time `json:"acceptedAt"`
 }

@@ -19,6 +19,8 @@ const (
 	DefaultFailureLimit = int32(2)
 	// DefaultWebhookTimeout bounds a webhook call.
 	DefaultWebhookTimeout = Duration("10s")
+	// DefaultStickyCookieTTL is how long a sticky-canary cookie Envoy sets lives.
+	DefaultStickyCookieTTL = Duration("24h")
 )
 
 func defaultNamespace(ns *string) {
@@ -82,6 +84,17 @@ func (c *Canary) Default() {
 	if a.Provider == "" {
 		a.Provider = "lrs"
 	}
+	if c.Spec.Strategy == "" {
+		c.Spec.Strategy = StrategyCanary
+	}
+	if st := c.Spec.Stickiness; st != nil && st.Cookie != nil {
+		if st.Cookie.TTL == "" {
+			st.Cookie.TTL = DefaultStickyCookieTTL
+		}
+		if st.Cookie.Path == "" {
+			st.Cookie.Path = "/"
+		}
+	}
 	for i := range c.Spec.Webhooks {
 		if c.Spec.Webhooks[i].Timeout == "" {
 			c.Spec.Webhooks[i].Timeout = DefaultWebhookTimeout
@@ -92,6 +105,9 @@ func (c *Canary) Default() {
 // Weights returns the canary weights the steps walk through, in order:
 // spec.steps, or stepWeight increments up to maxWeight followed by 100.
 func (c *Canary) Weights() []int32 {
+	if c.Spec.Strategy == StrategyBlueGreen || c.Spec.Strategy == StrategyABTest {
+		return []int32{100} // one switch, after the mirror or the cohort
+	}
 	if len(c.Spec.Steps) > 0 {
 		out := make([]int32, len(c.Spec.Steps))
 		for i, s := range c.Spec.Steps {

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -48,12 +49,7 @@ func (c *Canary) Validate() field.ErrorList {
 		}
 		errs = append(errs, validateDuration(p.Child("mirror", "duration"), m.Duration, true)...)
 	}
-	switch {
-	case len(s.Steps) > 0 && s.StepWeight != nil:
-		errs = append(errs, field.Invalid(p.Child("stepWeight"), *s.StepWeight, "only one of steps or stepWeight may be set"))
-	case len(s.Steps) == 0 && s.StepWeight == nil:
-		errs = append(errs, field.Required(p.Child("steps"), "steps (or stepWeight with maxWeight) are needed"))
-	}
+	errs = append(errs, validateStrategy(p, s)...)
 	prev := int32(-1)
 	for i, st := range s.Steps {
 		sp := p.Child("steps").Index(i)
@@ -88,8 +84,91 @@ func (c *Canary) Validate() field.ErrorList {
 	return errs
 }
 
+// validateStrategy checks what each strategy needs: steps for canary, a
+// mirror phase for blueGreen, a cohort for abTest; and the stickiness.
+func validateStrategy(p *field.Path, s *CanarySpec) field.ErrorList {
+	var errs field.ErrorList
+	switch s.Strategy {
+	case "", StrategyCanary:
+		switch {
+		case len(s.Steps) > 0 && s.StepWeight != nil:
+			errs = append(errs, field.Invalid(p.Child("stepWeight"), *s.StepWeight, "only one of steps or stepWeight may be set"))
+		case len(s.Steps) == 0 && s.StepWeight == nil:
+			errs = append(errs, field.Required(p.Child("steps"), "steps (or stepWeight with maxWeight) are needed"))
+		}
+	case StrategyBlueGreen, StrategyABTest:
+		if len(s.Steps) > 0 || s.StepWeight != nil {
+			errs = append(errs, field.Invalid(p.Child("steps"), len(s.Steps), "the "+string(s.Strategy)+" strategy switches all traffic at once: steps and stepWeight are for strategy canary"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("strategy"), s.Strategy, []string{string(StrategyCanary), string(StrategyBlueGreen), string(StrategyABTest)}))
+	}
+	if s.Strategy == StrategyBlueGreen && s.Mirror == nil {
+		errs = append(errs, field.Required(p.Child("mirror"), "blueGreen checks the new version on mirrored traffic before the switch"))
+	}
+	ap := p.Child("abTest")
+	switch {
+	case s.Strategy == StrategyABTest && s.ABTest == nil:
+		errs = append(errs, field.Required(ap, "abTest needs the cohort's headers or cookie"))
+	case s.Strategy != StrategyABTest && s.ABTest != nil:
+		errs = append(errs, field.Invalid(ap, "", "only for strategy abTest"))
+	case s.ABTest != nil:
+		if len(s.ABTest.Headers) == 0 && s.ABTest.Cookie == nil {
+			errs = append(errs, field.Required(ap, "at least one header or a cookie selects the cohort"))
+		}
+		for i, h := range s.ABTest.Headers {
+			hp := ap.Child("headers").Index(i)
+			if h.Name == "" {
+				errs = append(errs, field.Required(hp.Child("name"), "a header matcher needs a name"))
+			}
+			if h.Regex {
+				errs = append(errs, validateRegex(hp.Child("value"), h.Value)...)
+			}
+		}
+		if c := s.ABTest.Cookie; c != nil {
+			errs = append(errs, validateCookieName(ap.Child("cookie", "name"), c.Name)...)
+			if c.Value == "" || strings.ContainsAny(c.Value, ";, \t\"") {
+				errs = append(errs, field.Invalid(ap.Child("cookie", "value"), c.Value, "must be a non-empty cookie value without ';', ',', spaces or quotes"))
+			}
+		}
+		errs = append(errs, validateDuration(ap.Child("duration"), s.ABTest.Duration, false)...)
+	}
+	if st := s.Stickiness; st != nil {
+		sp := p.Child("stickiness")
+		switch {
+		case (st.Header == "") == (st.Cookie == nil):
+			errs = append(errs, field.Invalid(sp, "", "exactly one of header or cookie"))
+		case st.Header != "":
+			if msgs := validation.IsHTTPHeaderName(st.Header); len(msgs) > 0 {
+				errs = append(errs, field.Invalid(sp.Child("header"), st.Header, strings.Join(msgs, "; ")))
+			}
+		default:
+			errs = append(errs, validateCookieName(sp.Child("cookie", "name"), st.Cookie.Name)...)
+			errs = append(errs, validateDuration(sp.Child("cookie", "ttl"), st.Cookie.TTL, true)...)
+			if st.Cookie.Path != "" && !strings.HasPrefix(st.Cookie.Path, "/") {
+				errs = append(errs, field.Invalid(sp.Child("cookie", "path"), st.Cookie.Path, "must start with /"))
+			}
+		}
+	}
+	return errs
+}
+
+// validateCookieName accepts an RFC 6265 token.
+func validateCookieName(p *field.Path, name string) field.ErrorList {
+	if name == "" {
+		return field.ErrorList{field.Required(p, "a cookie needs a name")}
+	}
+	for _, r := range name {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return field.ErrorList{field.Invalid(p, name, "must be a cookie name (an RFC 6265 token)")}
+		}
+	}
+	return nil
+}
+
 func validateAnalysis(p *field.Path, a *CanaryAnalysis) field.ErrorList {
 	var errs field.ErrorList
+	errs = append(errs, validateDuration(p.Child("bakeTime"), a.BakeTime, false)...)
 	errs = append(errs, validateDuration(p.Child("interval"), a.Interval, true)...)
 	errs = append(errs, validateDuration(p.Child("maxStepDuration"), a.MaxStepDuration, true)...)
 	errs = append(errs, validateDuration(p.Child("maxLatencyP99"), a.MaxLatencyP99, true)...)

@@ -158,6 +158,69 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestCanaryStrategies(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Canary)
+		want   []string
+	}{
+		{"canary with steps", nil, nil},
+		{"unknown strategy", func(c *Canary) { c.Spec.Strategy = "big-bang" }, []string{"spec.strategy: Unsupported value"}},
+		{"blueGreen needs a mirror", func(c *Canary) { c.Spec.Strategy = StrategyBlueGreen; c.Spec.Steps = nil },
+			[]string{"spec.mirror: Required value"}},
+		{"blueGreen with steps", func(c *Canary) {
+			c.Spec.Strategy = StrategyBlueGreen
+			c.Spec.Mirror = &CanaryMirror{Percentage: 100, Duration: "1m"}
+		}, []string{"spec.steps: Invalid value: 3: the blueGreen strategy switches all traffic at once"}},
+		{"blueGreen ok", func(c *Canary) {
+			c.Spec.Strategy, c.Spec.Steps = StrategyBlueGreen, nil
+			c.Spec.Mirror = &CanaryMirror{Percentage: 100, Duration: "1m"}
+		}, nil},
+		{"abTest needs a cohort", func(c *Canary) { c.Spec.Strategy, c.Spec.Steps = StrategyABTest, nil },
+			[]string{"spec.abTest: Required value"}},
+		{"abTest empty cohort", func(c *Canary) {
+			c.Spec.Strategy, c.Spec.Steps, c.Spec.ABTest = StrategyABTest, nil, &CanaryABTest{}
+		}, []string{"spec.abTest: Required value: at least one header or a cookie"}},
+		{"abTest bad cookie", func(c *Canary) {
+			c.Spec.Strategy, c.Spec.Steps = StrategyABTest, nil
+			c.Spec.ABTest = &CanaryABTest{Cookie: &CookieMatcher{Name: "a b", Value: "x;y"}}
+		}, []string{"spec.abTest.cookie.name: Invalid value", "spec.abTest.cookie.value: Invalid value"}},
+		{"abTest ok", func(c *Canary) {
+			c.Spec.Strategy, c.Spec.Steps = StrategyABTest, nil
+			c.Spec.ABTest = &CanaryABTest{Headers: []HeaderMatcher{{Name: "x-beta", Value: "1"}}, Duration: "5m"}
+		}, nil},
+		{"abTest cohort on a canary", func(c *Canary) {
+			c.Spec.ABTest = &CanaryABTest{Headers: []HeaderMatcher{{Name: "x-beta", Value: "1"}}}
+		}, []string{"spec.abTest: Invalid value: \"\": only for strategy abTest"}},
+		{"stickiness both", func(c *Canary) {
+			c.Spec.Stickiness = &CanaryStickiness{Header: "x-user-id", Cookie: &StickyCookie{Name: "u"}}
+		}, []string{"spec.stickiness: Invalid value: \"\": exactly one of header or cookie"}},
+		{"stickiness bad header", func(c *Canary) { c.Spec.Stickiness = &CanaryStickiness{Header: "x user"} },
+			[]string{"spec.stickiness.header: Invalid value"}},
+		{"stickiness header ok", func(c *Canary) { c.Spec.Stickiness = &CanaryStickiness{Header: "x-user-id"} }, nil},
+		{"stickiness cookie ok", func(c *Canary) {
+			c.Spec.Stickiness = &CanaryStickiness{Cookie: &StickyCookie{Name: "serin-canary", TTL: "1h"}}
+		}, nil},
+		{"bad bake time", func(c *Canary) { c.Spec.Analysis.BakeTime = "soon" }, []string{"spec.analysis.bakeTime: Invalid value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := canary(tc.mutate).Validate()
+			if len(errs) != len(tc.want) {
+				t.Fatalf("got %d errors, want %d: %v", len(errs), len(tc.want), errs)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(errs[i].Error(), w) {
+					t.Errorf("error %d = %q, want it to contain %q", i, errs[i].Error(), w)
+				}
+			}
+		})
+	}
+	bg := canary(func(c *Canary) { c.Spec.Strategy = StrategyBlueGreen; c.Spec.Steps = nil })
+	if got := bg.Weights(); len(got) != 1 || got[0] != 100 {
+		t.Errorf("blueGreen Weights() = %v, want [100]", got)
+	}
+}
+
 func TestCanaryWeights(t *testing.T) {
 	sw, mw := int32(20), int32(50)
 	c := canary(func(c *Canary) { c.Spec.Steps = nil; c.Spec.StepWeight = &sw; c.Spec.MaxWeight = &mw })
