@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
 	_ "google.golang.org/grpc/xds" // registers the xds:/// resolver and balancers
@@ -31,6 +32,7 @@ type clientOptions struct {
 	interval    time.Duration
 	timeout     time.Duration
 	jsonOut     bool
+	headers     []string
 }
 
 func newClientCmd() *cobra.Command {
@@ -62,6 +64,7 @@ when neither is set, one is made from --xds-server and --node-cluster.`,
 	f.DurationVar(&o.interval, "interval", time.Second, "print the split this often")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Second, "deadline of each call")
 	f.BoolVar(&o.jsonOut, "json", false, "print one JSON object per interval and a final one")
+	f.StringArrayVar(&o.headers, "header", nil, "send this request header (name=value) with every call; repeat for more (e.g. a cohort's x-beta=true)")
 	return cmd
 }
 
@@ -113,6 +116,13 @@ func runClient(ctx context.Context, o clientOptions, out io.Writer) error {
 	}
 	defer conn.Close()
 	stub := testpb.NewTestServiceClient(conn)
+	md, err := headerMetadata(o.headers)
+	if err != nil {
+		return err
+	}
+	if md != nil {
+		ctx = metadata.NewOutgoingContext(ctx, md)
+	}
 
 	if o.duration > 0 {
 		var cancel context.CancelFunc
@@ -191,6 +201,23 @@ loop:
 	wg.Wait()
 	print(true)
 	return nil
+}
+
+// headerMetadata turns name=value flags into gRPC metadata (request
+// headers, which xDS route matchers read).
+func headerMetadata(headers []string) (metadata.MD, error) {
+	if len(headers) == 0 {
+		return nil, nil
+	}
+	md := metadata.MD{}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--header %q: want name=value", h)
+		}
+		md.Append(strings.ToLower(name), value)
+	}
+	return md, nil
 }
 
 // formatSplit renders one line: each version's share with a bar.
