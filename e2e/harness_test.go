@@ -250,7 +250,13 @@ type liveClient struct {
 
 func startLiveClient(t testing.TB, s *serin, fleet, target string, rate int) *liveClient {
 	t.Helper()
-	args := clientArgs(s, fleet, target, "--rate", fmt.Sprint(rate), "--concurrency", "8", "--interval", "250ms")
+	return startLiveProc(t, clientArgs(s, fleet, target, "--rate", fmt.Sprint(rate), "--concurrency", "8", "--interval", "250ms"))
+}
+
+// startLiveProc runs a client with these arguments (clientArgs) and reads
+// its reports.
+func startLiveProc(t testing.TB, args []string) *liveClient {
+	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

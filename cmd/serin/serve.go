@@ -241,9 +241,9 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		Instance:    instance,
 		Ready:       ready,
 		Resources:   reports.List,
-		Nodes:       func() any { return xsrv.Nodes() },
+		Nodes:       xsrv.Nodes,
 		Snapshot:    cache.SnapshotJSON,
-		LoadReports: func() any { return xsrv.Loads().Totals() },
+		LoadReports: xsrv.Loads().Totals,
 	}, reg, token)
 	httpSrv := &http.Server{Handler: adm, ReadHeaderTimeout: 10 * time.Second}
 	// No write timeout on the debug server: a CPU profile or trace streams

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/serin-dev/serin/pkg/controlplane"
+	"github.com/serin-dev/serin/xds"
 )
 
 func request(t *testing.T, h http.Handler, method, path, auth string) *httptest.ResponseRecorder {
@@ -30,7 +31,7 @@ func TestTokenGuardsReadsAndWrites(t *testing.T) {
 	h := New(Backend{
 		Ready:     func() bool { return true },
 		Resources: func() []controlplane.ResourceStatus { return nil },
-		Nodes:     func() any { return []int{} },
+		Nodes:     func() []xds.NodeStatus { return nil },
 	}, prometheus.NewRegistry(), "s3cret")
 	h.Handle("GET /api/v1/canaries", func(w http.ResponseWriter, _ *http.Request) {})
 	h.HandleMutating("POST /api/v1/canaries/default/a/promote", func(w http.ResponseWriter, _ *http.Request) {})

@@ -7,6 +7,7 @@ package admin
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/serin-dev/serin/pkg/controlplane"
+	"github.com/serin-dev/serin/pkg/load"
+	"github.com/serin-dev/serin/xds"
 )
 
 // Backend is what the admin API reads. Every function may be nil, in which
@@ -26,11 +29,11 @@ type Backend struct {
 	// load, as kind "File").
 	Resources func() []controlplane.ResourceStatus
 	// Nodes lists connected nodes with their ACK/NACK state.
-	Nodes func() any
+	Nodes func() []xds.NodeStatus
 	// Snapshot returns the served resources of a fleet as JSON.
 	Snapshot func(fleet string) ([]byte, bool)
 	// LoadReports returns the latest per-cluster load totals.
-	LoadReports func() any
+	LoadReports func() []load.Totals
 	// Instance identifies this process; when set, /api/v1/loadreports
 	// carries it in the X-Serin-Instance header so that a leader polling
 	// its peers (pkg/peers) recognizes and skips itself.
@@ -79,11 +82,18 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 				}
 				out = kept
 			}
-			writeJSON(w, out)
+			writePage(w, r, out, func(s *controlplane.ResourceStatus) string {
+				return s.Kind + "\x00" + s.Namespace + "\x00" + s.Name
+			})
 		})
 	}
 	if b.Nodes != nil {
-		h.Handle("GET /api/v1/nodes", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, b.Nodes()) })
+		h.Handle("GET /api/v1/nodes", func(w http.ResponseWriter, r *http.Request) {
+			writePage(w, r, b.Nodes(), func(n *xds.NodeStatus) string {
+				// One id may be connected more than once: the time orders them.
+				return n.ID + "\x00" + fmt.Sprintf("%020d", n.Connected.UnixNano())
+			})
+		})
 	}
 	if b.Snapshot != nil {
 		h.Handle("GET /api/v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
@@ -101,11 +111,11 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 		})
 	}
 	if b.LoadReports != nil {
-		h.Handle("GET /api/v1/loadreports", func(w http.ResponseWriter, _ *http.Request) {
+		h.Handle("GET /api/v1/loadreports", func(w http.ResponseWriter, r *http.Request) {
 			if b.Instance != "" {
 				w.Header().Set("X-Serin-Instance", b.Instance)
 			}
-			writeJSON(w, b.LoadReports())
+			writePage(w, r, b.LoadReports(), func(t *load.Totals) string { return t.Cluster })
 		})
 	}
 	return h

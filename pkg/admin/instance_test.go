@@ -1,11 +1,15 @@
 package admin
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/serin-dev/serin/pkg/load"
+)
 
 // TestLoadReportsCarryInstance: a leader polling its peers' load reports
 // recognizes itself by this header (pkg/peers).
 func TestLoadReportsCarryInstance(t *testing.T) {
-	loads := func() any { return []int{} }
+	loads := func() []load.Totals { return nil }
 	rec := get(t, New(Backend{LoadReports: loads, Instance: "serin-0_abc"}, nil, ""), "/api/v1/loadreports")
 	if rec.Code != 200 || rec.Header().Get("X-Serin-Instance") != "serin-0_abc" {
 		t.Fatalf("code %d, X-Serin-Instance %q", rec.Code, rec.Header().Get("X-Serin-Instance"))

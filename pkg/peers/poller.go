@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -194,26 +196,54 @@ type fetched struct {
 }
 
 func (p *Poller) fetch(ctx context.Context, base string) fetched {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+LoadReportsPath, nil)
-	if err != nil {
-		return fetched{err: err}
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return fetched{err: err}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return fetched{err: fmt.Errorf("GET %s: %s", LoadReportsPath, resp.Status)}
-	}
-	f := fetched{instance: resp.Header.Get(InstanceHeader)}
-	if f.instance == p.cfg.Self && f.instance != "" {
-		return f // no need to read our own totals
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&f.totals); err != nil {
-		return fetched{err: fmt.Errorf("GET %s: %w", LoadReportsPath, err)}
+	var f fetched
+	tok := ""
+	// A peer answers in pages (the admin API bounds every list); follow
+	// them, up to maxPages.
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return fetched{err: fmt.Errorf("GET %s: more than %d pages", LoadReportsPath, maxPages)}
+		}
+		u := base + LoadReportsPath + "?limit=" + strconv.Itoa(pageLimit)
+		if tok != "" {
+			u += "&continue=" + url.QueryEscape(tok)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return fetched{err: err}
+		}
+		resp, err := p.cfg.Client.Do(req)
+		if err != nil {
+			return fetched{err: err}
+		}
+		if resp.StatusCode != http.StatusOK {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			return fetched{err: fmt.Errorf("GET %s: %s", LoadReportsPath, resp.Status)}
+		}
+		f.instance = resp.Header.Get(InstanceHeader)
+		if f.instance == p.cfg.Self && f.instance != "" {
+			resp.Body.Close()
+			return fetched{instance: f.instance} // no need to read our own totals
+		}
+		var part []load.Totals
+		err = json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&part)
+		resp.Body.Close()
+		if err != nil {
+			return fetched{err: fmt.Errorf("GET %s: %w", LoadReportsPath, err)}
+		}
+		f.totals = append(f.totals, part...)
+		if tok = resp.Header.Get(continueHeader); tok == "" {
+			break
+		}
 	}
 	f.at = p.cfg.Now()
 	return f
 }
+
+// Paging through a peer's load reports (see the admin API's lists).
+const (
+	pageLimit      = 5000
+	maxPages       = 20
+	continueHeader = "X-Serin-Continue"
+)
