@@ -40,6 +40,12 @@ func start(t *testing.T, cacheOpts ...snapshot.Option) *env {
 // override the defaults it sets.
 func startWith(t testing.TB, srvOpts []Option, cacheOpts ...snapshot.Option) *env {
 	t.Helper()
+	return startGRPC(t, nil, srvOpts, cacheOpts...)
+}
+
+// startGRPC is startWith with options for the gRPC server too.
+func startGRPC(t testing.TB, grpcOpts []grpc.ServerOption, srvOpts []Option, cacheOpts ...snapshot.Option) *env {
+	t.Helper()
 	e := &env{cache: snapshot.NewCache(cacheOpts...), reg: prometheus.NewRegistry(), nacks: make(chan Nack, 16)}
 	srv, err := New(e.cache, append([]Option{WithRegisterer(e.reg), WithNackHandler(func(n Nack) { e.nacks <- n })}, srvOpts...)...)
 	if err != nil {
@@ -50,7 +56,7 @@ func startWith(t testing.TB, srvOpts []Option, cacheOpts ...snapshot.Option) *en
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := NewGRPCServer()
+	gs := NewGRPCServer(grpcOpts...)
 	srv.Register(gs)
 	served := make(chan struct{})
 	go func() { defer close(served); _ = gs.Serve(lis) }()

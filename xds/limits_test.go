@@ -13,6 +13,7 @@ import (
 	lrsv3 "github.com/envoyproxy/go-control-plane/envoy/service/load_stats/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -297,5 +298,40 @@ func TestTruncateText(t *testing.T) {
 	got := truncateText(strings.Repeat("é", 10), 5) // cut inside a rune
 	if !strings.HasPrefix(got, "éé...") || !strings.Contains(got, "4 of 20 bytes kept") {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestMaxConnectionAge: a connection older than the maximum age gets
+// GOAWAY and, after the grace, is closed; the client's streams end and it
+// is served again on a new connection (so nodes spread over replicas that
+// came up after they connected).
+func TestMaxConnectionAge(t *testing.T) {
+	e := startGRPC(t, []grpc.ServerOption{MaxConnectionAge(300*time.Millisecond, 200*time.Millisecond)}, nil)
+	update(t, e, app(90, 10))
+	c := e.sotw(t, node("aged", "default", ""))
+	c.request(cds, nil, "")
+	c.ack(c.expect(cds), nil)
+	select {
+	case err := <-c.errc:
+		if status.Code(err) != codes.Unavailable {
+			t.Fatalf("stream ended with %v, want Unavailable (connection closed after its age)", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream outlived the connection's maximum age (0.3 s + 0.2 s grace) by seconds")
+	}
+	again := e.sotw(t, node("aged", "default", ""))
+	again.request(cds, nil, "")
+	again.expect(cds)
+
+	// Without a maximum age the same stream stays.
+	e2 := startGRPC(t, []grpc.ServerOption{MaxConnectionAge(0, 0)}, nil)
+	update(t, e2, app(90, 10))
+	kept := e2.sotw(t, node("kept", "default", ""))
+	kept.request(cds, nil, "")
+	kept.expect(cds)
+	select {
+	case err := <-kept.errc:
+		t.Fatalf("a stream without a maximum age ended: %v", err)
+	case <-time.After(1500 * time.Millisecond):
 	}
 }

@@ -38,10 +38,36 @@ const (
 	// Envoy bootstraps commonly use 30 s). gRPC's default of 5 min would
 	// answer such clients with GOAWAY too_many_pings and drop their streams.
 	minClientPingInterval = 10 * time.Second
+
+	// DefaultMaxConnectionAge: after about 30 minutes (gRPC adds ±10%
+	// jitter) the server sends GOAWAY, so that clients reconnect and
+	// spread over replicas that came up since they connected (a rollout
+	// of serin, a scale-up); without it every node stays on the replica it
+	// first reached for as long as it lives. Istio's istiod uses the same
+	// 30 minutes. A reconnect costs one full push per node: 1,000 nodes
+	// over 30 minutes is one every 1.8 s.
+	DefaultMaxConnectionAge = 30 * time.Minute
+	// DefaultMaxConnectionAgeGrace is how long streams may go on after the
+	// GOAWAY before the connection is closed. ADS streams never end on
+	// their own, so this only lets a response in flight finish; clients
+	// open their new connection as soon as the GOAWAY arrives.
+	DefaultMaxConnectionAgeGrace = 10 * time.Second
 )
 
+// MaxConnectionAge returns the server option that ends connections after
+// age (with gRPC's ±10% jitter) and closes them grace later; age 0 keeps
+// connections for ever. Pass it to NewGRPCServer.
+func MaxConnectionAge(age, grace time.Duration) grpc.ServerOption {
+	p := keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}
+	if age > 0 {
+		p.MaxConnectionAge, p.MaxConnectionAgeGrace = age, grace
+	}
+	return grpc.KeepaliveParams(p)
+}
+
 // NewGRPCServer returns a grpc.Server configured for xDS: keepalive in both
-// directions, message sizes and a stream limit (see the constants above).
+// directions, a maximum connection age, message sizes and a stream limit
+// (see the constants above).
 // extra options are applied after these, so they can override them (e.g.
 // TLS credentials).
 func NewGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
@@ -49,10 +75,7 @@ func NewGRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		grpc.MaxRecvMsgSize(maxRecvMsgSize),
 		grpc.MaxSendMsgSize(maxSendMsgSize),
-		grpc.KeepaliveParams(keepalive.ServerParameters{
-			Time:    keepaliveTime,
-			Timeout: keepaliveTimeout,
-		}),
+		MaxConnectionAge(DefaultMaxConnectionAge, DefaultMaxConnectionAgeGrace),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime: minClientPingInterval,
 			// ADS clients keep pinging between streams (e.g. while

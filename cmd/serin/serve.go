@@ -48,6 +48,8 @@ type serveOptions struct {
 	peers          []string
 	limits         file.Limits        // bounds on each config file (--max-file-bytes, ...)
 	xdsLimits      xds.Limits         // bounds on what an xDS peer makes serin keep (--xds-max-*)
+	xdsMaxAge      time.Duration      // --xds-max-connection-age
+	xdsMaxAgeGrace time.Duration      // --xds-max-connection-age-grace
 	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
 	kube           kubeServeOptions   // Kubernetes flags (cmd/serin/serve_kube.go)
 
@@ -98,6 +100,8 @@ with neither, serve refuses to start. pprof is served only on
 
 	// TLS and mTLS on xDS.
 	addXDSTLSFlags(f, &o.xdsTLS) // --xds-tls-cert, --xds-tls-key, --xds-client-ca, --fleet-identity
+	f.DurationVar(&o.xdsMaxAge, "xds-max-connection-age", xds.DefaultMaxConnectionAge, "send GOAWAY to xDS connections this old (±10% jitter) so nodes spread over replicas started since; 0 keeps connections for ever")
+	f.DurationVar(&o.xdsMaxAgeGrace, "xds-max-connection-age-grace", xds.DefaultMaxConnectionAgeGrace, "close an aged xDS connection this long after its GOAWAY")
 	return cmd
 }
 
@@ -222,7 +226,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 			return fmt.Errorf("debug listen %s: %w", o.debugAddr, err)
 		}
 	}
-	gs := xds.NewGRPCServer(xdsSec.serverOpts...)
+	gs := xds.NewGRPCServer(append(xdsSec.serverOpts, xds.MaxConnectionAge(o.xdsMaxAge, o.xdsMaxAgeGrace))...)
 	xsrv.Register(gs)
 
 	// Ready once the first snapshot is served, and no longer once shutdown
