@@ -144,7 +144,7 @@ func (l guardedLRS) StreamLoadStats(ss grpc.BidiStreamingServer[lrsv3.LoadStatsR
 func newDeniedCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "serin_xds_denied_streams_total",
-		Help: "ADS and LRS streams refused because the node's certificate may not read its fleet, by protocol (sotw, delta, lrs) and fleet.",
+		Help: "ADS, LRS and Envoy stats streams refused because the node's certificate may not read its fleet, by protocol (sotw, delta, lrs, metrics) and fleet.",
 	}, []string{"protocol", "fleet"})
 	if reg != nil {
 		if err := reg.Register(c); err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
 	promgo "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
@@ -37,8 +38,14 @@ type MetricsService struct {
 	// countersAsDeltas matches Envoy's report_counters_as_deltas.
 	countersAsDeltas bool
 
-	mu   sync.Mutex
-	last map[string]uint64 // node id + "\x00" + stat -> last cumulative value
+	// trust admits streams and says which clusters a node's stats may
+	// count for; nil trusts everyone (tests, a port nobody else reaches).
+	trust Trust
+
+	mu      sync.Mutex
+	last    map[string]map[string]uint64 // node -> stat -> last cumulative value
+	streams map[string]int               // node -> open streams
+	gone    map[string]time.Time         // node -> when its last stream ended
 
 	done     chan struct{} // closed by Stop: open streams end
 	stopOnce sync.Once
@@ -52,9 +59,28 @@ func WithCountersAsDeltas() MetricsServiceOption {
 	return func(m *MetricsService) { m.countersAsDeltas = true }
 }
 
+// Trust decides how far a stream's stats are believed. Stats move
+// canaries, so a stream counts only as far as its sender is trusted: the
+// xDS server (xds.Server.StatsTrust) admits a node as it admits its ADS
+// and LRS streams (node bounds, fleet identity under mTLS), and counts a
+// cluster's stats only when that cluster was served to that node.
+type Trust interface {
+	// Admit is called with the stream's first node; an error ends the
+	// stream with it.
+	Admit(ctx context.Context, node *corev3.Node) error
+	// Served returns the filter for one flush of node: whether stats of a
+	// cluster count. It is called once per flush.
+	Served(node *corev3.Node) func(cluster string) bool
+}
+
+// WithTrust makes the service admit streams and count clusters through t.
+func WithTrust(t Trust) MetricsServiceOption {
+	return func(m *MetricsService) { m.trust = t }
+}
+
 // NewMetricsService returns an empty provider; now may be nil.
 func NewMetricsService(now func() time.Time, opts ...MetricsServiceOption) *MetricsService {
-	m := &MetricsService{l: newLedger(now), last: map[string]uint64{}, done: make(chan struct{})}
+	m := &MetricsService{l: newLedger(now), last: map[string]map[string]uint64{}, streams: map[string]int{}, gone: map[string]time.Time{}, done: make(chan struct{})}
 	for _, o := range opts {
 		o(m)
 	}
@@ -99,7 +125,13 @@ func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.S
 	}
 	errc := make(chan error, 1)
 	go func() {
-		node := ""
+		var node *corev3.Node
+		key := ""
+		defer func() {
+			if key != "" {
+				m.closed(key)
+			}
+		}()
 		for {
 			msg, err := ss.Recv()
 			if err != nil {
@@ -107,10 +139,25 @@ func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.S
 				return
 			}
 			// The identifier comes only on a stream's first message.
-			if id := msg.GetIdentifier().GetNode(); id != nil && node == "" {
-				node = id.GetId() + "/" + id.GetCluster()
+			if node == nil {
+				node = msg.GetIdentifier().GetNode()
+				if node == nil {
+					node = &corev3.Node{}
+				}
+				if m.trust != nil {
+					if err := m.trust.Admit(ss.Context(), node); err != nil {
+						errc <- err
+						return
+					}
+				}
+				key = node.GetId() + "/" + node.GetCluster()
+				m.opened(key)
 			}
-			m.Ingest(node, msg.GetEnvoyMetrics(), time.Now())
+			var served func(string) bool
+			if m.trust != nil {
+				served = m.trust.Served(node)
+			}
+			m.ingest(key, msg.GetEnvoyMetrics(), served, time.Now())
 		}
 	}()
 	select {
@@ -126,6 +173,39 @@ func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.S
 	}
 }
 
+// opened and closed count a node's streams. A node's last counter values
+// outlive its last stream by seriesRetention, so that an Envoy that
+// reconnects (it does whenever the stream breaks) continues its series;
+// after that they are forgotten (a later reconnect counts nothing from
+// its first flush, the safe side: see delta). What the service keeps is
+// thus bounded by the nodes connected in the last few minutes.
+func (m *MetricsService) opened(node string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.streams[node]++
+	delete(m.gone, node)
+	now := time.Now()
+	for n, at := range m.gone {
+		if now.Sub(at) > seriesRetention {
+			delete(m.gone, n)
+			delete(m.last, n)
+		}
+	}
+}
+
+func (m *MetricsService) closed(node string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.streams[node]--; m.streams[node] <= 0 {
+		delete(m.streams, node)
+		m.gone[node] = time.Now()
+	}
+}
+
+// seriesRetention is how long a node's counters are kept after its last
+// stream ends: Envoy reconnects within seconds.
+const seriesRetention = 5 * time.Minute
+
 var errStopping = status.Error(grpccodes.Unavailable, "metrics service stopping")
 
 // clusterStats is one flush's numbers for one cluster.
@@ -140,6 +220,11 @@ type clusterStats struct {
 // Ingest adds one flush from node (the stream's node id; counters are
 // tracked per node so that a reconnecting Envoy continues its series).
 func (m *MetricsService) Ingest(node string, families []*promgo.MetricFamily, at time.Time) {
+	m.ingest(node, families, nil, at)
+}
+
+// ingest is Ingest counting only the clusters served allows (nil: all).
+func (m *MetricsService) ingest(node string, families []*promgo.MetricFamily, served func(string) bool, at time.Time) {
 	per := map[string]*clusterStats{}
 	get := func(c string) *clusterStats {
 		s := per[c]
@@ -153,7 +238,7 @@ func (m *MetricsService) Ingest(node string, families []*promgo.MetricFamily, at
 	for _, f := range families {
 		for _, metric := range f.GetMetric() {
 			cluster, stat, class, ok := parseClusterStat(f.GetName(), metric.GetLabel())
-			if !ok {
+			if !ok || (served != nil && !served(cluster)) {
 				continue
 			}
 			switch {
@@ -194,9 +279,13 @@ func (m *MetricsService) delta(node, family string, metric *promgo.Metric, stat 
 	if m.countersAsDeltas {
 		return v
 	}
-	key := node + "\x00" + stat
-	prev, seen := m.last[key]
-	m.last[key] = v
+	last := m.last[node]
+	if last == nil {
+		last = map[string]uint64{}
+		m.last[node] = last
+	}
+	prev, seen := last[stat]
+	last[stat] = v
 	switch {
 	case !seen:
 		// The first value of a node counts whole only if the node started

@@ -3,6 +3,7 @@ package metrics
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"net"
@@ -15,7 +16,9 @@ import (
 	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
 	promgo "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
+	grpccodes "google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -191,31 +194,9 @@ func TestMetricsServiceFixture(t *testing.T) {
 				t.Fatalf("fixture has %d flushes, want 4", len(msgs))
 			}
 			ms := NewMetricsService(nil)
-			gs := grpc.NewServer()
-			ms.Register(gs)
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go gs.Serve(lis)
-			defer gs.Stop()
-			cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cc.Close()
-			client := metricsv3.NewMetricsServiceClient(cc)
+			stream := streamTo(t, ms)
 			send := func(batch ...*metricsv3.StreamMetricsMessage) {
-				st, err := client.StreamMetrics(t.Context())
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, m := range batch {
-					if err := st.Send(m); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if _, err := st.CloseAndRecv(); err != nil {
+				if err := stream(batch...); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -257,5 +238,95 @@ func TestMetricsServiceFixture(t *testing.T) {
 				t.Error("serin_xds had no new requests after flush 1 and must not appear")
 			}
 		})
+	}
+}
+
+// streamTo serves ms over real gRPC and returns a function that sends a
+// batch of messages on one stream and closes it.
+func streamTo(t *testing.T, ms *MetricsService) func(batch ...*metricsv3.StreamMetricsMessage) error {
+	t.Helper()
+	gs := grpc.NewServer()
+	ms.Register(gs)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	client := metricsv3.NewMetricsServiceClient(cc)
+	return func(batch ...*metricsv3.StreamMetricsMessage) error {
+		st, err := client.StreamMetrics(t.Context())
+		if err != nil {
+			return err
+		}
+		for _, m := range batch {
+			if err := st.Send(m); err != nil {
+				break // the server ended the stream: CloseAndRecv says why
+			}
+		}
+		_, err = st.CloseAndRecv()
+		return err
+	}
+}
+
+// trustOnly admits the nodes it names and counts only the given clusters.
+type trustOnly struct {
+	nodes    map[string]bool
+	clusters map[string]bool
+}
+
+func (tr trustOnly) Admit(_ context.Context, n *corev3.Node) error {
+	if !tr.nodes[n.GetId()] {
+		return status.Error(grpccodes.PermissionDenied, "not this node")
+	}
+	return nil
+}
+
+func (tr trustOnly) Served(*corev3.Node) func(string) bool {
+	return func(c string) bool { return tr.clusters[c] }
+}
+
+// TestMetricsServiceTrust: stats count only for the clusters the trust
+// says were served to the node, and a stream the trust refuses ends with
+// its error and counts nothing.
+func TestMetricsServiceTrust(t *testing.T) {
+	msgs := readFixture(t, true)
+	v1 := Target{Namespace: "default", Upstream: "myapp-v1", Cluster: "myapp-v1_default"}
+	v2 := Target{Namespace: "default", Upstream: "myapp-v2", Cluster: "myapp-v2_default"}
+	second := proto.Clone(msgs[1]).(*metricsv3.StreamMetricsMessage)
+	second.Identifier = msgs[0].Identifier
+
+	ms := NewMetricsService(nil, WithTrust(trustOnly{nodes: map[string]bool{"envoy-1": true}, clusters: map[string]bool{"myapp-v1_default": true}}))
+	send := streamTo(t, ms)
+	if err := send(msgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	m1, m2 := ms.Mark(v1, time.Now()), ms.Mark(v2, time.Now())
+	if err := send(second); err != nil {
+		t.Fatal(err)
+	}
+	w1, _ := ms.Window(t.Context(), v1, m1)
+	w2, _ := ms.Window(t.Context(), v2, m2)
+	if w1.Requests != 600 || w1.Errors != 6 {
+		t.Errorf("served cluster: %d requests %d errors, want 600 and 6", w1.Requests, w1.Errors)
+	}
+	if w2.Requests != 0 {
+		t.Errorf("a cluster not served to the node counted %d requests", w2.Requests)
+	}
+
+	refused := NewMetricsService(nil, WithTrust(trustOnly{}))
+	send = streamTo(t, refused)
+	for _, m := range []*metricsv3.StreamMetricsMessage{msgs[0], second} {
+		if err := send(m); status.Code(err) != grpccodes.PermissionDenied {
+			t.Fatalf("refused node: stream ended with %v, want PermissionDenied", err)
+		}
+	}
+	if tot, ok := refused.Totals("myapp-v1_default"); ok && tot.Requests > 0 {
+		t.Fatalf("a refused stream counted: %+v", tot)
 	}
 }
