@@ -173,38 +173,17 @@ spec:
       routeAction: {upstreamGroup: {name: edge-group}}
 `
 
-// tlsBootstrap is a grpc-go xDS bootstrap with mTLS channel credentials
-// (gRFC A65; the keys are grpc-go's file_watcher certificate provider's).
-func tlsBootstrap(t testing.TB, s *serin, ca *tlstest.CA, cert tlstest.Pair, fleet string) string {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"xds_servers": []any{map[string]any{
-			"server_uri": s.xds,
-			"channel_creds": []any{map[string]any{"type": "tls", "config": map[string]any{
-				"ca_certificate_file": ca.File,
-				"certificate_file":    cert.Cert,
-				"private_key_file":    cert.Key,
-			}}},
-			"server_features": []string{"xds_v3"},
-		}},
-		"node": map[string]any{"id": "grpc-" + fleet, "cluster": fleet, "locality": map[string]any{"zone": "local"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // runTLSClient makes count calls with the grpc-go xDS client connecting to
-// serin with cert, as a node of fleet.
+// serin with cert, as a node of fleet: serin-demo's --xds-tls-* flags put
+// TLS channel credentials (gRFC A65) in its bootstrap.
 func runTLSClient(t testing.TB, s *serin, ca *tlstest.CA, cert tlstest.Pair, fleet string, count int) clientReport {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := clientArgs(s, fleet, "xds:///myapp", "--count", fmt.Sprint(count), "--rate", "0",
-		"--concurrency", "8", "--interval", "1h", "--timeout", "3s")
+		"--concurrency", "8", "--interval", "1h", "--timeout", "3s", "--node-id", "grpc-"+fleet,
+		"--xds-tls-ca", ca.File, "--xds-tls-cert", cert.Cert, "--xds-tls-key", cert.Key)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "GRPC_XDS_BOOTSTRAP_CONFIG="+tlsBootstrap(t, s, ca, cert, fleet))
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("client: %v\n%s", err, out)

@@ -19,6 +19,9 @@ type bootstrapOptions struct {
 	nodeID  string
 	cluster string
 	zone    string
+	// TLS channel credentials (gRFC A65): all three for mTLS, the CA
+	// alone for TLS without a client certificate.
+	tlsCA, tlsCert, tlsKey string
 }
 
 func (o *bootstrapOptions) addFlags(cmd *cobra.Command) {
@@ -27,6 +30,9 @@ func (o *bootstrapOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.nodeID, "node-id", "", "xDS node id (default serin-demo-<pid>)")
 	f.StringVar(&o.cluster, "node-cluster", "default", "xDS node.cluster: the fleet whose configuration this client gets")
 	f.StringVar(&o.zone, "zone", "local", "locality zone reported in load reports")
+	f.StringVar(&o.tlsCA, "xds-tls-ca", "", "CA of serin's xDS server certificate: connect with TLS (gRFC A65 channel credentials)")
+	f.StringVar(&o.tlsCert, "xds-tls-cert", "", "client certificate for mTLS (with --xds-tls-key and --xds-tls-ca)")
+	f.StringVar(&o.tlsKey, "xds-tls-key", "", "private key of --xds-tls-cert")
 }
 
 // bootstrapJSON renders a grpc-go xDS bootstrap pointing at serin.
@@ -35,10 +41,23 @@ func bootstrapJSON(o bootstrapOptions) ([]byte, error) {
 	if id == "" {
 		id = fmt.Sprintf("serin-demo-%d", os.Getpid())
 	}
+	creds := map[string]any{"type": "insecure"}
+	switch {
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return nil, fmt.Errorf("--xds-tls-cert and --xds-tls-key go together")
+	case o.tlsCert != "" && o.tlsCA == "":
+		return nil, fmt.Errorf("--xds-tls-cert needs --xds-tls-ca (the CA of serin's certificate)")
+	case o.tlsCA != "":
+		cfg := map[string]any{"ca_certificate_file": o.tlsCA, "refresh_interval": "600s"}
+		if o.tlsCert != "" {
+			cfg["certificate_file"], cfg["private_key_file"] = o.tlsCert, o.tlsKey
+		}
+		creds = map[string]any{"type": "tls", "config": cfg}
+	}
 	b := map[string]any{
 		"xds_servers": []any{map[string]any{
 			"server_uri":      o.server,
-			"channel_creds":   []any{map[string]any{"type": "insecure"}},
+			"channel_creds":   []any{creds},
 			"server_features": []string{"xds_v3"},
 		}},
 		"node": map[string]any{
