@@ -33,6 +33,18 @@ func (s *Source) Run(ctx context.Context) error {
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// settle fires when an emptied file has stayed empty long enough to
+	// let go of its objects: no event will say so.
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	defer settle.Stop()
+	armSettle := func() {
+		settle.Stop()
+		if at := s.settleDeadline(); !at.IsZero() {
+			settle.Reset(max(time.Until(at), time.Millisecond))
+		}
+	}
+	armSettle()
 	var burstStart time.Time
 	pending := false
 	// When the directory itself is removed (rm -rf dir && regenerate dir),
@@ -55,6 +67,7 @@ func (s *Source) Run(ctx context.Context) error {
 				delete(watched, s.dir)
 				s.syncWatches(w, watched)
 				s.reload()
+				armSettle()
 			}
 		case ev, ok := <-w.Events:
 			if !ok {
@@ -105,6 +118,10 @@ func (s *Source) Run(ctx context.Context) error {
 			pending = false
 			s.syncWatches(w, watched)
 			s.reload()
+			armSettle()
+		case <-settle.C:
+			s.reload()
+			armSettle()
 		}
 	}
 }
