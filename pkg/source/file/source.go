@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -34,8 +35,18 @@ import (
 // A file with fewer objects than before is applied at once.
 //
 // Duplicates: when two files (or two documents) define the same kind,
-// namespace and name, the first by path (then by line) wins, and the other
-// is reported as an error naming both.
+// namespace and name, the file that held it first keeps it (the oldest
+// claim wins) and the newcomer is reported as an error naming the holder,
+// whatever their paths sort as. When nothing is known yet (the first load
+// without a claims file) the first by path, then by line, wins.
+//
+// Claim times: every object without a metadata.creationTimestamp is
+// stamped with when this source first saw its kind, namespace and name,
+// which the translator's OlderClaim rule reads (domain conflicts, several
+// Canaries on one group). The time stays while the object exists, across
+// reloads and edits; a deleted object that comes back is new. Everything
+// the first load sees gets that load's time. WithClaimsFile keeps the
+// times across restarts.
 type Source struct {
 	dir  string
 	name string
@@ -50,6 +61,11 @@ type Source struct {
 	mu    sync.Mutex // serializes loads and guards the fields below
 	files map[string]*fileState
 	errs  []FileError
+	// claims are when this source first saw each kind/namespace/name of
+	// the objects it keeps, and which file holds it (see claims.go).
+	claims      map[ident.Ref]claim
+	claimsPath  string
+	claimsDirty bool // the claims file needs writing even if claims did not change
 	// settleAt is the earliest time a held empty file is due to let go of
 	// its objects (zero: none is held); Run reloads then.
 	settleAt time.Time
@@ -130,6 +146,7 @@ func New(dir string, st *store.Store, opts ...Option) (*Source, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("file source: %s is not a directory", dir)
 	}
+	s.loadClaims()
 	if err := s.Load(); err != nil {
 		return nil, err
 	}
@@ -208,9 +225,10 @@ func (s *Source) Load() error {
 			errs = append(errs, f.errs...)
 		}
 	}
-	objs, dups := dedupe(objs)
+	objs, dups := dedupe(objs, s.holderOf)
 	errs = append(errs, dups...)
 	sortFileErrors(errs)
+	claims := s.claimAll(objs, now)
 
 	entries := make([]store.Entry, len(objs))
 	for i, o := range objs {
@@ -220,6 +238,7 @@ func (s *Source) Load() error {
 	if err != nil {
 		return fmt.Errorf("file source %s: apply: %w", s.dir, err)
 	}
+	s.saveClaims(claims)
 	if !equalErrors(s.errs, errs) {
 		for _, e := range errs {
 			s.log.Warn("config error", "file", e.File, "line", e.Line, "error", e.Message)
@@ -290,23 +309,43 @@ func (s *Source) settleDeadline() time.Time {
 	return s.settleAt
 }
 
-// dedupe keeps the first object of each kind, namespace and name, in the
-// order given (by path, then line), and reports the others.
-func dedupe(objs []*Object) ([]*Object, []FileError) {
-	first := map[string]*Object{}
+// dedupe keeps one object of each kind, namespace and name and reports the
+// others. With holder (the source's claims), the object in the file that
+// holds the claim wins: the oldest claim, whatever the paths sort as.
+// Otherwise, and for a claim no file holds yet, the first in the order
+// given (by path, then line) wins.
+func dedupe(objs []*Object, holder func(ident.Ref) (string, bool)) ([]*Object, []FileError) {
+	winner := make(map[ident.Ref]*Object, len(objs))
+	for _, o := range objs {
+		ref := o.Key.Ref(o.Kind)
+		w, dup := winner[ref]
+		if !dup {
+			winner[ref] = o
+			continue
+		}
+		if holder == nil {
+			continue
+		}
+		if f, ok := holder(ref); ok && w.Origin.File != f && o.Origin.File == f {
+			winner[ref] = o
+		}
+	}
+	why := ""
+	if holder != nil {
+		why = " (the oldest claim wins)"
+	}
 	out := objs[:0:0]
 	var errs []FileError
 	for _, o := range objs {
-		id := o.Kind + "/" + o.Key.String()
-		if prev, dup := first[id]; dup {
-			errs = append(errs, FileError{
-				File: o.Origin.File, Line: o.Origin.Line,
-				Message: fmt.Sprintf("%s: already defined at %s; this definition is ignored", o, prev.Origin),
-			})
+		w := winner[o.Key.Ref(o.Kind)]
+		if w == o {
+			out = append(out, o)
 			continue
 		}
-		first[id] = o
-		out = append(out, o)
+		errs = append(errs, FileError{
+			File: o.Origin.File, Line: o.Origin.Line,
+			Message: fmt.Sprintf("%s: already defined at %s%s; this definition is ignored", o, w.Origin, why),
+		})
 	}
 	return out, errs
 }
@@ -356,7 +395,7 @@ func (l Limits) LoadPaths(paths ...string) ([]*Object, []FileError, error) {
 			errs = append(errs, asFileErrors(p, derrs)...)
 		}
 	}
-	objs, dups := dedupe(objs)
+	objs, dups := dedupe(objs, nil)
 	errs = append(errs, dups...)
 	sortFileErrors(errs)
 	return objs, errs, nil

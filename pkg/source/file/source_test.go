@@ -159,7 +159,7 @@ func TestSourceDuplicates(t *testing.T) {
 		t.Errorf("upstreams %q, want %q", got, want)
 	}
 	errs := s.Errors()
-	want := "Upstream default/dup: already defined at " + filepath.Join(dir, "a.yaml") + ":1; this definition is ignored"
+	want := "Upstream default/dup: already defined at " + filepath.Join(dir, "a.yaml") + ":1 (the oldest claim wins); this definition is ignored"
 	if len(errs) != 1 || errs[0].File != filepath.Join(dir, "b.yaml") || errs[0].Line != 1 || errs[0].Message != want {
 		t.Errorf("errors %+v\nwant %q", errs, want)
 	}

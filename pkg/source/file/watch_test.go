@@ -284,3 +284,5 @@ func TestWatchEmptySettle(t *testing.T) {
 	}
 	waitLog(t, &logs, "file stayed empty for 500ms; removing its 1 objects")
 }
+
+func newTextLogger(l *lockedBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
