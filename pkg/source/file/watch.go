@@ -14,7 +14,9 @@ import (
 // Run watches the directory tree and reloads it after changes until ctx is
 // done. Bursts of events are debounced (see DefaultQuiet and
 // DefaultMaxWait) into one reload, and each reload applies the whole tree
-// in one transaction. New subdirectories are watched as they appear.
+// in one transaction. New subdirectories are watched as they appear. When
+// an emptied file is holding its objects (see Source), Run reloads once its
+// settle time is up, since no event will say so.
 //
 // Every event leads to a reload of the tree rather than of one file: editors'
 // atomic saves (write a temporary file, rename it over the original) and
