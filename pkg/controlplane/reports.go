@@ -24,6 +24,9 @@ type ResourceStatus struct {
 	Reason    string `json:"reason,omitempty"`
 	// Origin is file:line in file mode.
 	Origin string `json:"origin,omitempty"`
+	// Serving is set on a Rejected object whose last accepted version is
+	// served in its place (translator.Report.Serving).
+	Serving *translator.Served `json:"serving,omitempty"`
 }
 
 // Reports keeps the latest translation report of every object and folds in
@@ -146,6 +149,7 @@ func (r *Reports) List() []ResourceStatus {
 		out = append(out, ResourceStatus{
 			Kind: rep.Kind, Namespace: rep.Namespace, Name: rep.Name,
 			State: string(rep.State), Reason: rep.Reason, Origin: r.origins[rep.Ref],
+			Serving: rep.Serving,
 		})
 	}
 	return out

@@ -72,7 +72,7 @@ func FuzzDecodeTranslate(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, _ := DecodeObjects("f.yaml", data)
-		objs, _ = dedupe(objs)
+		objs, _ = dedupe(objs, nil)
 		entries := make([]store.Entry, len(objs))
 		for i, o := range objs {
 			entries[i] = o.Entry

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -24,11 +25,28 @@ import (
 // A half-saved file, or a typo, therefore never takes routes away. A file
 // seen for the first time with errors loads the documents that did decode.
 // (Last-known-good lives in memory: after a restart a broken file loads only
-// its good documents.) A deleted file's objects are removed.
+// its good documents.) A deleted file's objects are removed at once.
+//
+// Emptied files: a file that had objects and now decodes to none without
+// errors (zero bytes, or only whitespace, comments and "---") is taken to
+// be mid-write, as when an editor truncates it and then writes it: it keeps
+// its objects until it has stayed empty for the settle time
+// (DefaultEmptySettle, WithEmptySettle); Run reloads when that time is up.
+// A file with fewer objects than before is applied at once.
 //
 // Duplicates: when two files (or two documents) define the same kind,
-// namespace and name, the first by path (then by line) wins, and the other
-// is reported as an error naming both.
+// namespace and name, the file that held it first keeps it (the oldest
+// claim wins) and the newcomer is reported as an error naming the holder,
+// whatever their paths sort as. When nothing is known yet (the first load
+// without a claims file) the first by path, then by line, wins.
+//
+// Claim times: every object without a metadata.creationTimestamp is
+// stamped with when this source first saw its kind, namespace and name,
+// which the translator's OlderClaim rule reads (domain conflicts, several
+// Canaries on one group). The time stays while the object exists, across
+// reloads and edits; a deleted object that comes back is new. Everything
+// the first load sees gets that load's time. WithClaimsFile keeps the
+// times across restarts.
 type Source struct {
 	dir  string
 	name string
@@ -37,10 +55,20 @@ type Source struct {
 
 	quiet, maxWait time.Duration
 	limits         Limits
+	emptySettle    time.Duration
+	now            func() time.Time
 
 	mu    sync.Mutex // serializes loads and guards the fields below
 	files map[string]*fileState
 	errs  []FileError
+	// claims are when this source first saw each kind/namespace/name of
+	// the objects it keeps, and which file holds it (see claims.go).
+	claims      map[ident.Ref]claim
+	claimsPath  string
+	claimsDirty bool // the claims file needs writing even if claims did not change
+	// settleAt is the earliest time a held empty file is due to let go of
+	// its objects (zero: none is held); Run reloads then.
+	settleAt time.Time
 }
 
 // fileState is what the source knows about one file.
@@ -50,6 +78,9 @@ type fileState struct {
 	// applied are the objects this file contributes: the last clean decode,
 	// or, for a file that never decoded cleanly, the documents that did.
 	applied []*Object
+	// emptySince is when the file, which had objects, was first read empty;
+	// it keeps applied until it has stayed empty for the settle time.
+	emptySince time.Time
 }
 
 // Option configures a Source.
@@ -67,6 +98,16 @@ func WithLimits(l Limits) Option { return func(s *Source) { s.limits = l.withDef
 func WithDebounce(quiet, max time.Duration) Option {
 	return func(s *Source) { s.quiet, s.maxWait = quiet, max }
 }
+
+// WithEmptySettle sets how long a file that had objects must stay empty
+// before they are removed (see Source); zero or less removes them at once.
+// The default is DefaultEmptySettle.
+func WithEmptySettle(d time.Duration) Option { return func(s *Source) { s.emptySettle = d } }
+
+// DefaultEmptySettle is how long an emptied file keeps its objects. Editors
+// and tools that truncate a file and then write it leave it empty for
+// milliseconds; an empty file that stays empty for 2 s is meant.
+const DefaultEmptySettle = 2 * time.Second
 
 // Debounce defaults. An editor's save, a "git checkout" or "kubectl cp" is
 // a burst of events a few milliseconds apart: 50 ms of quiet coalesces it
@@ -91,6 +132,9 @@ func New(dir string, st *store.Store, opts ...Option) (*Source, error) {
 		maxWait: DefaultMaxWait,
 		limits:  DefaultLimits(),
 		files:   map[string]*fileState{},
+
+		emptySettle: DefaultEmptySettle,
+		now:         time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -102,6 +146,7 @@ func New(dir string, st *store.Store, opts ...Option) (*Source, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("file source: %s is not a directory", dir)
 	}
+	s.loadClaims()
 	if err := s.Load(); err != nil {
 		return nil, err
 	}
@@ -147,6 +192,7 @@ func (s *Source) Load() error {
 	if err != nil {
 		return fmt.Errorf("file source %s: %w", s.dir, err)
 	}
+	now := s.now()
 	seen := make(map[string]bool, len(paths))
 	for _, p := range paths {
 		seen[p] = true
@@ -156,11 +202,18 @@ func (s *Source) Load() error {
 			seen[p] = false
 			continue
 		}
-		s.files[p] = s.update(p, s.files[p], data, err)
+		s.files[p] = s.update(p, s.files[p], data, err, now)
 	}
-	for p := range s.files {
+	s.settleAt = time.Time{}
+	for p, f := range s.files {
 		if !seen[p] {
 			delete(s.files, p)
+			continue
+		}
+		if !f.emptySince.IsZero() {
+			if at := f.emptySince.Add(s.emptySettle); s.settleAt.IsZero() || at.Before(s.settleAt) {
+				s.settleAt = at
+			}
 		}
 	}
 
@@ -172,9 +225,10 @@ func (s *Source) Load() error {
 			errs = append(errs, f.errs...)
 		}
 	}
-	objs, dups := dedupe(objs)
+	objs, dups := dedupe(objs, s.holderOf)
 	errs = append(errs, dups...)
 	sortFileErrors(errs)
+	claims := s.claimAll(objs, now)
 
 	entries := make([]store.Entry, len(objs))
 	for i, o := range objs {
@@ -184,6 +238,7 @@ func (s *Source) Load() error {
 	if err != nil {
 		return fmt.Errorf("file source %s: apply: %w", s.dir, err)
 	}
+	s.saveClaims(claims)
 	if !equalErrors(s.errs, errs) {
 		for _, e := range errs {
 			s.log.Warn("config error", "file", e.File, "line", e.Line, "error", e.Message)
@@ -197,8 +252,8 @@ func (s *Source) Load() error {
 }
 
 // update returns the new state of one file given its contents (or the
-// error reading it).
-func (s *Source) update(path string, old *fileState, data []byte, readErr error) *fileState {
+// error reading it) at time now.
+func (s *Source) update(path string, old *fileState, data []byte, readErr error, now time.Time) *fileState {
 	if readErr != nil {
 		fe := FileError{File: path, Message: fmt.Sprintf("read: %v", readErr)}
 		if le, ok := limitError(readErr); ok {
@@ -211,36 +266,86 @@ func (s *Source) update(path string, old *fileState, data []byte, readErr error)
 		}
 		return f
 	}
+	var f *fileState
 	if old != nil && old.data != nil && bytes.Equal(old.data, data) {
-		return old
+		if old.emptySince.IsZero() {
+			return old
+		}
+		c := *old
+		f = &c
+	} else {
+		objs, derrs := s.limits.DecodeObjects(path, data)
+		f = &fileState{data: data, errs: asFileErrors(path, derrs), applied: objs}
+		switch {
+		case len(derrs) > 0 && old != nil:
+			// Last-known-good: a known file that is now broken keeps what it had.
+			f.applied = old.applied
+			s.log.Warn("keeping the last good version of a broken file", "file", path, "objects", len(old.applied))
+		case len(objs) == 0 && old != nil && len(old.applied) > 0:
+			// Emptied: most likely mid-write (truncated, not yet written).
+			// Keep its objects until it has stayed empty for the settle time.
+			f.applied, f.emptySince = old.applied, old.emptySince
+			if f.emptySince.IsZero() {
+				f.emptySince = now
+				if s.emptySettle > 0 {
+					s.log.Info(fmt.Sprintf("file emptied; keeping its %d objects until it stays empty for %s", len(f.applied), s.emptySettle),
+						"file", path, "objects", len(f.applied))
+				}
+			}
+		}
 	}
-	objs, derrs := s.limits.DecodeObjects(path, data)
-	f := &fileState{data: data, errs: asFileErrors(path, derrs), applied: objs}
-	if len(derrs) > 0 && old != nil {
-		// Last-known-good: a known file that is now broken keeps what it had.
-		f.applied = old.applied
-		s.log.Warn("keeping the last good version of a broken file", "file", path, "objects", len(old.applied))
+	if !f.emptySince.IsZero() && now.Sub(f.emptySince) >= s.emptySettle {
+		s.log.Info(fmt.Sprintf("file stayed empty for %s; removing its %d objects", s.emptySettle, len(f.applied)),
+			"file", path, "objects", len(f.applied))
+		f.applied, f.emptySince = nil, time.Time{}
 	}
 	return f
 }
 
-// dedupe keeps the first object of each kind, namespace and name, in the
-// order given (by path, then line), and reports the others.
-func dedupe(objs []*Object) ([]*Object, []FileError) {
-	first := map[string]*Object{}
+// settleDeadline is when a held empty file is next due (zero: none).
+func (s *Source) settleDeadline() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settleAt
+}
+
+// dedupe keeps one object of each kind, namespace and name and reports the
+// others. With holder (the source's claims), the object in the file that
+// holds the claim wins: the oldest claim, whatever the paths sort as.
+// Otherwise, and for a claim no file holds yet, the first in the order
+// given (by path, then line) wins.
+func dedupe(objs []*Object, holder func(ident.Ref) (string, bool)) ([]*Object, []FileError) {
+	winner := make(map[ident.Ref]*Object, len(objs))
+	for _, o := range objs {
+		ref := o.Key.Ref(o.Kind)
+		w, dup := winner[ref]
+		if !dup {
+			winner[ref] = o
+			continue
+		}
+		if holder == nil {
+			continue
+		}
+		if f, ok := holder(ref); ok && w.Origin.File != f && o.Origin.File == f {
+			winner[ref] = o
+		}
+	}
+	why := ""
+	if holder != nil {
+		why = " (the oldest claim wins)"
+	}
 	out := objs[:0:0]
 	var errs []FileError
 	for _, o := range objs {
-		id := o.Kind + "/" + o.Key.String()
-		if prev, dup := first[id]; dup {
-			errs = append(errs, FileError{
-				File: o.Origin.File, Line: o.Origin.Line,
-				Message: fmt.Sprintf("%s: already defined at %s; this definition is ignored", o, prev.Origin),
-			})
+		w := winner[o.Key.Ref(o.Kind)]
+		if w == o {
+			out = append(out, o)
 			continue
 		}
-		first[id] = o
-		out = append(out, o)
+		errs = append(errs, FileError{
+			File: o.Origin.File, Line: o.Origin.Line,
+			Message: fmt.Sprintf("%s: already defined at %s%s; this definition is ignored", o, w.Origin, why),
+		})
 	}
 	return out, errs
 }
@@ -290,7 +395,7 @@ func (l Limits) LoadPaths(paths ...string) ([]*Object, []FileError, error) {
 			errs = append(errs, asFileErrors(p, derrs)...)
 		}
 	}
-	objs, dups := dedupe(objs)
+	objs, dups := dedupe(objs, nil)
 	errs = append(errs, dups...)
 	sortFileErrors(errs)
 	return objs, errs, nil

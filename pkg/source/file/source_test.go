@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
@@ -158,7 +159,7 @@ func TestSourceDuplicates(t *testing.T) {
 		t.Errorf("upstreams %q, want %q", got, want)
 	}
 	errs := s.Errors()
-	want := "Upstream default/dup: already defined at " + filepath.Join(dir, "a.yaml") + ":1; this definition is ignored"
+	want := "Upstream default/dup: already defined at " + filepath.Join(dir, "a.yaml") + ":1 (the oldest claim wins); this definition is ignored"
 	if len(errs) != 1 || errs[0].File != filepath.Join(dir, "b.yaml") || errs[0].Line != 1 || errs[0].Message != want {
 		t.Errorf("errors %+v\nwant %q", errs, want)
 	}
@@ -218,5 +219,90 @@ func TestLoadPaths(t *testing.T) {
 	}
 	if _, _, err := LoadPaths(filepath.Join(dir, "missing")); err == nil {
 		t.Error("LoadPaths on a missing path succeeded")
+	}
+}
+
+// fakeClock drives a source's clock by hand.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time      { return c.t }
+func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
+func newFakeClock() *fakeClock           { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func (s *Source) setClock(c *fakeClock)  { s.mu.Lock(); s.now = c.now; s.mu.Unlock() }
+func mustLoad(t *testing.T, s *Source) {
+	t.Helper()
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A file that reads empty is taken to be mid-write: it keeps its objects
+// until it has stayed empty for the settle time, whatever "empty" looks
+// like (no bytes, whitespace, comments, separators). A file with fewer
+// objects, or a deleted file, is applied at once.
+func TestSourceEmptySettle(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	writeFile(t, a, upstreamYAML("a", 1)+"---\n"+upstreamYAML("a2", 2))
+	writeFile(t, b, upstreamYAML("b", 3)+"---\n"+upstreamYAML("b2", 4))
+	s, st := newSource(t, dir, WithEmptySettle(2*time.Second))
+	clock := newFakeClock()
+	s.setClock(clock)
+	all := "a:1@a.yaml a2:2@a.yaml b:3@b.yaml b2:4@b.yaml"
+
+	for _, empty := range []string{"", "  \n\n", "# being rewritten\n---\n---\n"} {
+		gen := st.Generation()
+		writeFile(t, a, empty)
+		mustLoad(t, s)
+		if got := strings.Join(upstreams(st), " "); got != all || st.Generation() != gen {
+			t.Fatalf("emptied %q: upstreams %q (generation %d, was %d), want them kept", empty, got, st.Generation(), gen)
+		}
+		if got, want := s.settleDeadline(), clock.t.Add(2*time.Second); !got.Equal(want) {
+			t.Errorf("settle deadline %v, want %v", got, want)
+		}
+		clock.add(time.Second)
+		mustLoad(t, s)
+		if got := strings.Join(upstreams(st), " "); got != all {
+			t.Fatalf("1s later: upstreams %q", got)
+		}
+		// Rewritten within the settle time: applied, never removed.
+		writeFile(t, a, upstreamYAML("a", 1)+"---\n"+upstreamYAML("a2", 2))
+		mustLoad(t, s)
+		if got := strings.Join(upstreams(st), " "); got != all || st.Generation() != gen {
+			t.Fatalf("rewritten: upstreams %q (generation %d, was %d)", got, st.Generation(), gen)
+		}
+		if !s.settleDeadline().IsZero() {
+			t.Errorf("settle deadline %v after the rewrite", s.settleDeadline())
+		}
+	}
+
+	t.Log("stays empty: removed once the settle time is up")
+	writeFile(t, a, "")
+	mustLoad(t, s)
+	clock.add(2 * time.Second)
+	mustLoad(t, s)
+	if got, want := strings.Join(upstreams(st), " "), "b:3@b.yaml b2:4@b.yaml"; got != want {
+		t.Fatalf("upstreams %q, want %q", got, want)
+	}
+	if !s.settleDeadline().IsZero() {
+		t.Errorf("settle deadline %v after the removal", s.settleDeadline())
+	}
+
+	t.Log("fewer objects: applied at once")
+	writeFile(t, b, upstreamYAML("b", 3))
+	mustLoad(t, s)
+	if got, want := strings.Join(upstreams(st), " "), "b:3@b.yaml"; got != want {
+		t.Fatalf("upstreams %q, want %q", got, want)
+	}
+
+	t.Log("deleted: removed at once")
+	writeFile(t, a, upstreamYAML("a", 1))
+	mustLoad(t, s)
+	if err := os.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s)
+	if got, want := strings.Join(upstreams(st), " "), "b:3@b.yaml"; got != want {
+		t.Fatalf("upstreams %q, want %q", got, want)
 	}
 }

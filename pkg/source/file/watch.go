@@ -14,7 +14,9 @@ import (
 // Run watches the directory tree and reloads it after changes until ctx is
 // done. Bursts of events are debounced (see DefaultQuiet and
 // DefaultMaxWait) into one reload, and each reload applies the whole tree
-// in one transaction. New subdirectories are watched as they appear.
+// in one transaction. New subdirectories are watched as they appear. When
+// an emptied file is holding its objects (see Source), Run reloads once its
+// settle time is up, since no event will say so.
 //
 // Every event leads to a reload of the tree rather than of one file: editors'
 // atomic saves (write a temporary file, rename it over the original) and
@@ -33,6 +35,18 @@ func (s *Source) Run(ctx context.Context) error {
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// settle fires when an emptied file has stayed empty long enough to
+	// let go of its objects: no event will say so.
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	defer settle.Stop()
+	armSettle := func() {
+		settle.Stop()
+		if at := s.settleDeadline(); !at.IsZero() {
+			settle.Reset(max(time.Until(at), time.Millisecond))
+		}
+	}
+	armSettle()
 	var burstStart time.Time
 	pending := false
 	// When the directory itself is removed (rm -rf dir && regenerate dir),
@@ -55,6 +69,7 @@ func (s *Source) Run(ctx context.Context) error {
 				delete(watched, s.dir)
 				s.syncWatches(w, watched)
 				s.reload()
+				armSettle()
 			}
 		case ev, ok := <-w.Events:
 			if !ok {
@@ -105,6 +120,10 @@ func (s *Source) Run(ctx context.Context) error {
 			pending = false
 			s.syncWatches(w, watched)
 			s.reload()
+			armSettle()
+		case <-settle.C:
+			s.reload()
+			armSettle()
 		}
 	}
 }

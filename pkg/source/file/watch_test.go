@@ -2,9 +2,11 @@ package file
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,3 +215,74 @@ func TestWatchReplacedSubdirectory(t *testing.T) {
 	writeFile(t, filepath.Join(sub, "a.yaml"), upstreamYAML("a", 3))
 	eventually(t, st, "a:3@a.yaml")
 }
+
+// lockedBuffer is a log sink safe for Run's goroutine and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitLog waits for the log to contain s.
+func waitLog(t *testing.T, l *lockedBuffer, s string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(l.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log does not say %q:\n%s", s, l.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// An editor that truncates a file and writes it later: the objects never
+// leave the store. A file that stays empty loses its objects once the
+// settle time is up, with no further event: Run schedules that reload.
+func TestWatchEmptySettle(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.yaml")
+	writeFile(t, a, upstreamYAML("a", 1))
+	writeFile(t, filepath.Join(dir, "b.yaml"), upstreamYAML("b", 2))
+	var logs lockedBuffer
+	const settle = 500 * time.Millisecond
+	_, st := watch(t, dir, WithDebounce(20*time.Millisecond, 200*time.Millisecond), WithEmptySettle(settle),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	eventually(t, st, "a:1@a.yaml b:2@b.yaml")
+
+	t.Log("truncate, then write within the settle time")
+	gen := st.Generation()
+	writeFile(t, a, "")
+	waitLog(t, &logs, "file emptied; keeping its 1 objects until it stays empty for 500ms")
+	if got := strings.Join(upstreams(st), " "); got != "a:1@a.yaml b:2@b.yaml" {
+		t.Fatalf("after the truncation: %q", got)
+	}
+	writeFile(t, a, upstreamYAML("a", 3))
+	eventually(t, st, "a:3@a.yaml b:2@b.yaml")
+	if st.Generation() != gen+1 {
+		t.Errorf("generation %d, want %d: the objects left the store in between", st.Generation(), gen+1)
+	}
+	time.Sleep(settle + 100*time.Millisecond)
+	eventually(t, st, "a:3@a.yaml b:2@b.yaml")
+
+	t.Log("truncate and wait")
+	start := time.Now()
+	writeFile(t, a, "")
+	eventually(t, st, "b:2@b.yaml")
+	if took := time.Since(start); took < settle {
+		t.Errorf("removed after %v, before the settle time %v", took, settle)
+	}
+	waitLog(t, &logs, "file stayed empty for 500ms; removing its 1 objects")
+}
+
+func newTextLogger(l *lockedBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }

@@ -60,7 +60,8 @@ type StatusConfig struct {
 }
 
 // StatusWriter writes each object's report (state, reason,
-// observedGeneration, NACKs) into its status subresource. It runs off the
+// observedGeneration, NACKs, and for a Rejected object whose last accepted
+// version is served, serving) into its status subresource. It runs off the
 // translation path: Trigger only wakes it. It writes only what differs from
 // the object's current status, at most QPS writes a second. Status writes do
 // not change an object's generation or spec, so the store ignores them and
@@ -209,6 +210,11 @@ func (w *StatusWriter) desired(txn *store.ReadTxn, rep controlplane.ResourceStat
 		st.ObservedGeneration = obj.GetGeneration()
 	}
 	st.Nacks = append(st.Nacks, w.cfg.Reports.Nacks(ref)...)
+	if sv := rep.Serving; sv != nil {
+		// Rejected, with an earlier accepted version served in its place:
+		// the reason stays the rejection's, Serving says what is served.
+		st.Serving = &v1alpha1.ServedVersion{Generation: sv.Generation, AcceptedAt: metav1.NewTime(sv.At)}
+	}
 	return st
 }
 
@@ -216,6 +222,13 @@ func (w *StatusWriter) desired(txn *store.ReadTxn, rep controlplane.ResourceStat
 // whole seconds, empty and nil lists alike).
 func equalStatus(a, b *v1alpha1.ResourceStatus) bool {
 	if a.State != b.State || a.Reason != b.Reason || a.ObservedGeneration != b.ObservedGeneration || len(a.Nacks) != len(b.Nacks) {
+		return false
+	}
+	if (a.Serving == nil) != (b.Serving == nil) {
+		return false
+	}
+	if a.Serving != nil && (a.Serving.Generation != b.Serving.Generation ||
+		!a.Serving.AcceptedAt.Time.Truncate(time.Second).Equal(b.Serving.AcceptedAt.Time.Truncate(time.Second))) {
 		return false
 	}
 	for i := range a.Nacks {
@@ -234,7 +247,7 @@ func equalStatus(a, b *v1alpha1.ResourceStatus) bool {
 // statusPatch is a JSON merge patch that sets every status field, clearing
 // the ones the report leaves empty (null deletes in a merge patch).
 func statusPatch(st v1alpha1.ResourceStatus) ([]byte, error) {
-	fields := map[string]any{"state": nil, "reason": nil, "observedGeneration": nil, "nacks": nil}
+	fields := map[string]any{"state": nil, "reason": nil, "observedGeneration": nil, "nacks": nil, "serving": nil}
 	if st.State != "" {
 		fields["state"] = st.State
 	}
@@ -246,6 +259,9 @@ func statusPatch(st v1alpha1.ResourceStatus) ([]byte, error) {
 	}
 	if len(st.Nacks) > 0 {
 		fields["nacks"] = st.Nacks
+	}
+	if st.Serving != nil {
+		fields["serving"] = st.Serving
 	}
 	return json.Marshal(map[string]any{"status": fields})
 }

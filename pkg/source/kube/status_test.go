@@ -14,6 +14,7 @@ import (
 	"github.com/serin-dev/serin/pkg/controlplane"
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
+	"github.com/serin-dev/serin/translator"
 )
 
 // fakeReports is a ReportSource whose state the test changes.
@@ -184,8 +185,44 @@ func TestStatusPatchClearsEmptyFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"status":{"nacks":null,"observedGeneration":2,"reason":null,"state":"Accepted"}}`
+	want := `{"status":{"nacks":null,"observedGeneration":2,"reason":null,"serving":null,"state":"Accepted"}}`
 	if string(b) != want {
 		t.Fatalf("patch %s\nwant %s", b, want)
 	}
+}
+
+// A Rejected report that serves the last accepted version: the status keeps
+// the rejection's reason and says which version is served (generation and
+// when it was accepted); once accepted again, serving is cleared.
+func TestStatusWriterServing(t *testing.T) {
+	reports := &fakeReports{}
+	key := ident.Key{Namespace: "default", Name: "g"}
+	api := &fakeAPI{status: map[ident.Key]v1alpha1.ResourceStatus{key: {}}}
+	w := newTestWriter(t, reports, api, 1000, 1000)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600_000_000, time.UTC)
+	reason := "spec.destinations[1].weight: Invalid value: -1: must be >= 0"
+	reports.set(controlplane.ResourceStatus{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g",
+		State: "Rejected", Reason: reason, Serving: &translator.Served{Rev: 9, Generation: 2, At: at}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	eventually(t, "serving written", func() bool { return api.count() == 1 })
+	_, cur, _ := api.current(v1alpha1.KindUpstreamGroup, key)
+	if cur.State != v1alpha1.StateRejected || cur.Reason != reason || cur.ObservedGeneration != 3 ||
+		cur.Serving == nil || cur.Serving.Generation != 2 || !cur.Serving.AcceptedAt.Time.Equal(at.Truncate(time.Second)) {
+		t.Fatalf("status %+v serving %+v", cur, cur.Serving)
+	}
+	// What comes back has whole seconds: not a difference to write again.
+	w.Trigger()
+	time.Sleep(60 * time.Millisecond)
+	if n := api.count(); n != 1 {
+		t.Fatalf("%d writes: the same serving rewritten", n)
+	}
+
+	reports.set(controlplane.ResourceStatus{Kind: v1alpha1.KindUpstreamGroup, Namespace: "default", Name: "g", State: "Accepted"})
+	w.Trigger()
+	eventually(t, "serving cleared", func() bool {
+		_, cur, _ := api.current(v1alpha1.KindUpstreamGroup, key)
+		return cur.State == v1alpha1.StateAccepted && cur.Serving == nil && cur.Reason == ""
+	})
 }
