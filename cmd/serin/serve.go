@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,6 +48,7 @@ type serveOptions struct {
 	shutdownGrace  time.Duration
 	peers          []string
 	limits         file.Limits        // bounds on each config file (--max-file-bytes, ...)
+	emptySettle    time.Duration      // --empty-file-settle
 	xdsLimits      xds.Limits         // bounds on what an xDS peer makes serin keep (--xds-max-*)
 	xdsMaxAge      time.Duration      // --xds-max-connection-age
 	xdsMaxAgeGrace time.Duration      // --xds-max-connection-age-grace
@@ -94,6 +96,7 @@ with neither, serve refuses to start. pprof is served only on
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 5*time.Second, "how long SIGTERM waits for open requests")
 	f.StringSliceVar(&o.peers, "peers", nil, "admin API base URLs of the other replicas (http://10.0.0.5:19000,...): while leading, add their clients' load reports to the LRS provider (in Kubernetes, --peers-service)")
 	addLimitFlags(f, &o.limits) // --max-file-bytes, --max-yaml-expansion-bytes
+	f.DurationVar(&o.emptySettle, "empty-file-settle", file.DefaultEmptySettle, "a config file that becomes empty keeps its objects until it stays empty this long (an editor that truncates, then writes); a deleted file's objects go at once")
 	addXDSLimitFlags(f, &o.xdsLimits)
 	addCanaryFlags(f, &o.canary) // canary engine: --state-dir, --prometheus-*
 	addKubeFlags(f, &o.kube)     // --kube, --kubeconfig, --namespaces, --leader-elect, --webhook-*
@@ -149,7 +152,12 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		}
 		runSource, synced = k.src.Run, k.src.Synced()
 	} else {
-		if src, err = file.New(o.configDir, st, file.WithLogger(log), file.WithLimits(o.limits)); err != nil {
+		fileOpts := []file.Option{file.WithLogger(log), file.WithLimits(o.limits), file.WithEmptySettle(o.emptySettle)}
+		if o.canary.stateDir != "" {
+			// Claim times (oldest claim wins) survive restarts.
+			fileOpts = append(fileOpts, file.WithClaimsFile(filepath.Join(o.canary.stateDir, "claims.json")))
+		}
+		if src, err = file.New(o.configDir, st, fileOpts...); err != nil {
 			return fmt.Errorf("config dir: %w", err)
 		}
 		for _, fe := range src.Errors() {
@@ -171,6 +179,9 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 		Store: st, Cache: cache, Options: opts,
 		Quiet: o.quiet, MaxDelay: o.maxDelay,
 		Metrics: controlplane.NewMetrics(reg), Log: log,
+	}
+	if src != nil {
+		cpCfg.LineOf = src.LineOf // rejections are logged with the field's file:line
 	}
 	if k != nil {
 		// Wake the status writer after each translation rather than
