@@ -45,6 +45,7 @@ func TestKubernetes(t *testing.T) {
 	t.Run("CanaryStatusPersists", func(t *testing.T) { testKubeCanaryStatus(t, k) })
 	t.Run("LeaderFailover", func(t *testing.T) { testKubeLeader(t, k) })
 	t.Run("ManifestsApply", func(t *testing.T) { testKubeManifests(t, k) })
+	t.Run("CertificatesKept", func(t *testing.T) { testKubeCerts(t, k) })
 	t.Run("CanaryReleasesPersist", func(t *testing.T) { testKubeReleases(t, k) })
 	t.Run("APIServerRestart", func(t *testing.T) { testKubeRestart(t, k) })
 }
@@ -57,18 +58,7 @@ func testKubeServeBinary(t *testing.T, k *kubeEnv) {
 	ns := k.namespace(t, "binary")
 	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
 	k.applyExample(t, ns, v1, v2)
-	user, err := k.env.AddUser(envtest.User{Name: "serin-e2e", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := k.kubeconfig(t)
 	s := startSerin(t, t.TempDir(), "--kube", "--kubeconfig", kubeconfig, "--namespaces", ns,
 		"--leader-elect", "--leader-election-namespace", ns)
 
@@ -90,6 +80,25 @@ func testKubeServeBinary(t *testing.T, k *kubeEnv) {
 	})
 	res = runClient(t, s, "default", "xds:///myapp", 4000)
 	assertBinomial(t, "v2 at 50/50 after the patch", res.Totals["v2"], 4000, 0.50)
+}
+
+// kubeconfig writes a kubeconfig of an admin user for processes (the
+// serin binary, its CLI).
+func (k *kubeEnv) kubeconfig(t *testing.T) string {
+	t.Helper()
+	user, err := k.env.AddUser(envtest.User{Name: "serin-e2e", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // setWeights rewrites the example group's weights, as `kubectl edit` would.

@@ -151,6 +151,9 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 			return err
 		}
 		runSource, synced = k.src.Run, k.src.Synced()
+		if err := k.useCerts(ctx, &o.xdsTLS); err != nil {
+			return err
+		}
 	} else {
 		fileOpts := []file.Option{file.WithLogger(log), file.WithLimits(o.limits), file.WithEmptySettle(o.emptySettle)}
 		if o.canary.stateDir != "" {

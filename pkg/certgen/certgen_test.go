@@ -1,0 +1,85 @@
+package certgen
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"testing"
+)
+
+func parse(t *testing.T, p []byte) *x509.Certificate {
+	t.Helper()
+	b, _ := pem.Decode(p)
+	if b == nil {
+		t.Fatal("not PEM")
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestIssue: leaves verify against their CA for the usage they were made
+// for, carry the SANs asked for, and a CA survives a PEM round trip.
+func TestIssue(t *testing.T) {
+	ca, err := NewCA("serin-ca.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadCA(ca.CertPEM, ca.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+
+	srvPEM, _, err := again.Issue(Leaf{CommonName: "serin-xds", Hosts: []string{"serin.serin-system.svc", "127.0.0.1"}, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := parse(t, srvPEM)
+	if _, err := srv.Verify(x509.VerifyOptions{Roots: roots, DNSName: "serin.serin-system.svc", KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Fatalf("server certificate: %v", err)
+	}
+	if _, err := srv.Verify(x509.VerifyOptions{Roots: roots, DNSName: "127.0.0.1"}); err != nil {
+		t.Fatalf("server certificate by IP: %v", err)
+	}
+	if _, err := srv.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err == nil {
+		t.Fatal("a server certificate verifies as a client's")
+	}
+
+	cliPEM, _, err := ca.Issue(Leaf{URIs: []string{"spiffe://cluster.local/ns/edge/sa/envoy"}, Client: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := parse(t, cliPEM)
+	if _, err := cli.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Fatalf("client certificate: %v", err)
+	}
+	if len(cli.URIs) != 1 || cli.URIs[0].String() != "spiffe://cluster.local/ns/edge/sa/envoy" {
+		t.Fatalf("client URIs %v", cli.URIs)
+	}
+	if cli.NotAfter.After(ca.Cert.NotAfter) {
+		t.Fatal("a leaf outlives its CA")
+	}
+	if err := signedBy(cliPEM, ca); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := NewCA("other")
+	if err := signedBy(cliPEM, other); err == nil {
+		t.Fatal("signedBy accepts another CA's certificate")
+	}
+
+	if _, _, err := ca.Issue(Leaf{Hosts: []string{"x"}}); err == nil {
+		t.Fatal("a leaf for nothing was issued")
+	}
+	if _, _, err := ca.Issue(Leaf{URIs: []string{"not a uri"}, Client: true}); err == nil {
+		t.Fatal("a bad URI SAN was accepted")
+	}
+	if _, err := LoadCA(srvPEM, ca.KeyPEM); err == nil {
+		t.Fatal("a leaf loaded as a CA")
+	}
+	if _, err := LoadCA(ca.CertPEM, other.KeyPEM); err == nil {
+		t.Fatal("a CA loaded with another key")
+	}
+}
