@@ -15,7 +15,8 @@ func (e *Engine) execute(ctx context.Context, r *rollout, fx []effect) error {
 	for _, f := range fx {
 		switch f := f.(type) {
 		case publishRoutes:
-			st := &store.CanaryState{ID: r.id, GroupID: r.st.plan.groupID, Status: *f.status.DeepCopy(), Weights: f.weights, Mirror: f.mirror}
+			st := &store.CanaryState{ID: r.id, GroupID: r.st.plan.groupID, Status: *f.status.DeepCopy(), Weights: f.weights, Mirror: f.mirror,
+				Canary: f.canary, Stickiness: f.stickiness, Cohort: f.cohort}
 			if err := e.cfg.Store.Update(func(tx *store.WriteTxn) error { return tx.PutCanaryState(st) }); err != nil {
 				e.log.Error("write canary state", "canary", r.id, "err", err)
 			}

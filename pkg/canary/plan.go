@@ -38,6 +38,17 @@ func newPlan(c *v1alpha1.Canary, settle time.Duration) *plan {
 	}
 }
 
+// strategy is the plan's strategy (defaulted: canary).
+func (p *plan) strategy() v1alpha1.CanaryStrategy {
+	if p.obj.Spec.Strategy == "" {
+		return v1alpha1.StrategyCanary
+	}
+	return p.obj.Spec.Strategy
+}
+
+// bake is analysis.bakeTime (0: none).
+func (p *plan) bake() time.Duration { return p.obj.Spec.Analysis.BakeTime.Get(0) }
+
 // releaseID is the canary upstream a rollout is for.
 func releaseID(c *v1alpha1.Canary) string { return c.Spec.Canary.In(c.Namespace).String() }
 

@@ -159,7 +159,7 @@ func (e *Engine) due(ctx context.Context, now time.Time) {
 func (e *Engine) check(ctx context.Context, r *rollout, now time.Time) {
 	ev := checkDue{at: now}
 	if r.st.judging() && e.mark(ctx, r, now) {
-		ev.verdict, ev.err = e.meter.measure(ctx, &r.st, r.st.status.Phase == v1alpha1.PhaseProgressing)
+		ev.verdict, ev.err = e.meter.measure(ctx, &r.st, r.st.status.Phase != v1alpha1.PhaseMirroring)
 	}
 	e.feed(ctx, r, ev)
 }
