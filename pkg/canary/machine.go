@@ -139,6 +139,9 @@ type restored struct {
 	releases []Release
 	marks    [2]metrics.Mark
 	marked   bool
+	// unreadable says the saved status exists but cannot be read (saved
+	// is nil then): the rollout goes to Error.
+	unreadable *UnreadableStatusError
 }
 
 // specChanged is a new version of the Canary. releases is its release

@@ -58,6 +58,10 @@ func (m *machine) operate(ev operated) {
 	if ev.who != "" {
 		by += " (" + ev.who + ")"
 	}
+	if s.status.Phase == v1alpha1.PhaseError {
+		s.status.Conditions = withoutCondition(s.status.Conditions, condUnreadable)
+		s.message = ""
+	}
 	blueGreen := s.plan.strategy() == v1alpha1.StrategyBlueGreen
 	switch phase := s.status.Phase; ev.op {
 	case OpPromote:

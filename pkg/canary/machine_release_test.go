@@ -1,7 +1,9 @@
 package canary
 
 import (
+	"errors"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -248,4 +250,88 @@ func TestMachineUndo(t *testing.T) {
 	})
 }
 
-func itoa(i int32) string { return string(rune('0' + i)) }
+func itoa(i int32) string { return strconv.Itoa(int(i)) }
+
+// A saved status that cannot be read: Error, serving the copy's weights
+// (or the stable), acting on nothing but an operator.
+func TestMachineError(t *testing.T) {
+	p := testPlan()
+	now := at(time.Minute)
+	prev := &v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Release: p.release, Step: 2, Weight: 20, StepStartTime: ptrTime(t0),
+		History: []v1alpha1.CanaryDecision{{Verdict: "Started"}, {Verdict: "Advanced", Step: 2, Weight: 20}}}
+	unreadable := func(prev *v1alpha1.CanaryStatus, perr error) restored {
+		return restored{at: now, plan: p, releases: []Release{{Number: 4, Release: p.release}},
+			unreadable: &UnreadableStatusError{Path: "/s/app.json", Err: errors.New("unexpected end of JSON input"), Previous: prev, PreviousPath: "/s/app.prev.json", PreviousErr: perr}}
+	}
+	other := prev.DeepCopy()
+	other.Release = "default/app-v0"
+	succeeded := prev.DeepCopy()
+	succeeded.Phase = v1alpha1.PhaseSucceeded
+	weight := func(w int32) func(*testing.T, state) {
+		return func(t *testing.T, s state) {
+			t.Helper()
+			if s.status.Weight != w {
+				t.Errorf("weight %d, want %d", s.status.Weight, w)
+			}
+		}
+	}
+	inError := func() state {
+		s, _ := transition(state{}, unreadable(prev, nil))
+		return s
+	}
+	op := func(o Operation, full bool) operated {
+		return operated{at: now.Add(time.Second), op: o, full: full, who: "ops", releases: []Release{{Number: 4}}}
+	}
+	fxError := func(weight int32, step int32) []string {
+		return slices.Concat([]string{"routes " + itoa(weight)}, fxDecide("Error"), []string{"persist Error/" + itoa(step), "view"})
+	}
+	run(t, []machineCase{
+		{name: "the copy is readable: its weights, Error", from: state{}, ev: unreadable(prev, nil),
+			phase: v1alpha1.PhaseError, step: 2, fx: fxError(20, 2),
+			then: all(weight(20), message("cannot read the saved status /s/app.json: unexpected end of JSON input; serving what the copy /s/app.prev.json says"),
+				nextCheckAt(time.Time{}), conditionIs(condUnreadable, true), func(t *testing.T, s state) {
+					if s.release.Number != 4 || len(s.status.History) != 3 {
+						t.Errorf("release %d, %d decisions", s.release.Number, len(s.status.History))
+					}
+				})},
+		{name: "the copy Succeeded: 100% kept", from: state{}, ev: unreadable(succeeded, nil),
+			phase: v1alpha1.PhaseError, step: 2, fx: fxError(100, 2), then: weight(100)},
+		{name: "no copy: the stable at 100%", from: state{}, ev: unreadable(nil, errors.New("invalid character")),
+			phase: v1alpha1.PhaseError, step: -1, fx: fxError(0, -1), then: all(weight(0), message("no readable copy (invalid character): serving the stable at 100%"))},
+		{name: "the copy is another release's: the stable at 100%", from: state{}, ev: unreadable(other, nil),
+			phase: v1alpha1.PhaseError, step: -1, fx: fxError(0, -1), then: message("another release's")},
+		{name: "a saved Error resumes as Error", from: state{}, ev: restored{at: now.Add(time.Hour), plan: p, saved: savedOf(inError())},
+			phase: v1alpha1.PhaseError, step: 2, fx: []string{"log canary resumed", "routes 20", "view"},
+			then: all(nextCheckAt(time.Time{}), message("/s/app.json"))},
+		{name: "checks wait", from: inError(), ev: checkDue{at: now.Add(time.Hour), verdict: passed},
+			phase: v1alpha1.PhaseError, step: 2, fx: []string{"view"}, then: weight(20)},
+		{name: "reports do not act", from: inError(), ev: breached{at: now.Add(time.Hour), verdict: hardFail},
+			phase: v1alpha1.PhaseError, step: 2, fx: []string{}},
+		{name: "abort: RolledBack", from: inError(), ev: op(OpAbort, false),
+			phase: v1alpha1.PhaseRolledBack, step: 2, fx: fxEnd(v1alpha1.PhaseRolledBack, 2, 0), then: conditionIs(condUnreadable, false)},
+		{name: "undo: RolledBack", from: inError(), ev: op(OpUndo, false),
+			phase: v1alpha1.PhaseRolledBack, step: 2, fx: fxEnd(v1alpha1.PhaseRolledBack, 2, 0)},
+		{name: "retry: a new release", from: inError(), ev: op(OpRetry, false),
+			phase: v1alpha1.PhasePending, step: 0, fx: fxBegin()},
+		{name: "promote: the step again, a fresh window", from: inError(), ev: op(OpPromote, false),
+			phase: v1alpha1.PhaseProgressing, step: 2, fx: fxStep(2, 20), then: all(conditionIs(condUnreadable, false), lastManual("ops"))},
+		{name: "promote full: Succeeded", from: inError(), ev: op(OpPromote, true),
+			phase: v1alpha1.PhaseSucceeded, step: 2, fx: fxEnd(v1alpha1.PhaseSucceeded, 2, 100)},
+		{name: "pause: refused", from: inError(), ev: op(OpPause, false),
+			phase: v1alpha1.PhaseError, step: 2, fx: []string{"refused: not possible in this phase: pause is Error"}},
+		{name: "resume: refused", from: inError(), ev: op(OpResume, false),
+			phase: v1alpha1.PhaseError, step: 2, fx: []string{"refused: not possible in this phase: resume is Error"}},
+	})
+}
+
+func savedOf(s state) *v1alpha1.CanaryStatus { return s.status.DeepCopy() }
+
+func lastManual(who string) func(*testing.T, state) {
+	return func(t *testing.T, s state) {
+		t.Helper()
+		h := s.status.History
+		if len(h) == 0 || !h[len(h)-1].Manual || h[len(h)-1].Actor != who {
+			t.Errorf("last decision %+v, want manual by %q", h[len(h)-1], who)
+		}
+	}
+}

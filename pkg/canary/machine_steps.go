@@ -14,6 +14,10 @@ import (
 // restore resumes a saved rollout of the same release or starts a new one.
 func (m *machine) restore(ev restored) {
 	m.s = state{plan: ev.plan}
+	if ev.unreadable != nil {
+		m.restoreUnreadable(ev)
+		return
+	}
 	if !resumable(ev.saved, ev.plan) {
 		m.begin(ev.at, "new release "+ev.plan.release, ev.releases)
 		return
@@ -43,8 +47,68 @@ func (m *machine) restore(ev restored) {
 		v1alpha1.PhasePaused, v1alpha1.PhaseBaking:
 		s.nextCheck = ev.at.Add(s.plan.interval)
 	}
+	if c := findCondition(s.status.Conditions, condUnreadable); c != nil && s.status.Phase == v1alpha1.PhaseError {
+		s.message = c.Message
+	}
 	m.emit(logInfo{msg: "canary resumed", args: []any{"phase", s.status.Phase, "step", s.status.Step, "weight", s.status.Weight, "stepStart", s.stepStart}},
 		m.routes(), publishView{})
+}
+
+// condUnreadable says why a rollout is in Error: its saved status could
+// not be read (the message names the file and the error, and what is
+// served instead).
+const condUnreadable = "StatusUnreadable"
+
+// restoreUnreadable starts a rollout whose saved status cannot be read in
+// Error: it serves the weights of the readable copy of the last save, or
+// the stable at 100% without one (never the group's spec, which may give
+// the canary any share), and does not act until an operator does. The
+// Error status is saved, so a restart stays in Error.
+func (m *machine) restoreUnreadable(ev restored) {
+	s, p, u, at := &m.s, ev.plan, ev.unreadable, ev.at
+	if n := len(ev.releases); n > 0 && ev.releases[n-1].Release == p.release {
+		s.release = ev.releases[n-1]
+	}
+	var msg string
+	if prev := u.Previous; prev != nil && prev.Release == p.release {
+		s.status = *prev.DeepCopy()
+		s.status.Weight = servedWeight(prev)
+		for _, d := range prev.History {
+			s.decisions = append(s.decisions, DecisionView{CanaryDecision: d, At: d.Time.Time})
+		}
+		msg = fmt.Sprintf("%v; serving what the copy %s says was served (%s, step %d, canary %d%%) and not acting until an operator does (abort, undo, retry or promote)",
+			u, u.PreviousPath, prev.Phase, prev.Step, s.status.Weight)
+	} else {
+		why := "it is another release's"
+		switch {
+		case u.PreviousErr != nil:
+			why = u.PreviousErr.Error()
+		case prev == nil:
+			why = "none"
+		}
+		s.status = v1alpha1.CanaryStatus{Release: p.release, Step: -1}
+		s.release = Release{}
+		msg = fmt.Sprintf("%v; no readable copy (%s): serving the stable at 100%% (the safe side, not the group's spec) and not acting until an operator does (abort, undo, retry or promote)", u, why)
+	}
+	s.status.Phase, s.status.FailedChecks, s.status.ObservedGeneration = v1alpha1.PhaseError, 0, p.obj.Generation
+	s.status.StepStartTime, s.stepStart = ptrTime(at), at
+	s.status.Conditions = setCondition(s.status.Conditions, metav1.Condition{Type: condUnreadable, Status: metav1.ConditionTrue,
+		Reason: "Unreadable", Message: msg, LastTransitionTime: metav1.NewTime(at)})
+	s.message = msg
+	m.emit(m.routes())
+	m.decide(at, string(v1alpha1.PhaseError), msg, nil)
+	m.emit(persistStatus{s.status}, publishView{})
+}
+
+// servedWeight is the canary weight a status had the store serve.
+func servedWeight(st *v1alpha1.CanaryStatus) int32 {
+	switch st.Phase {
+	case v1alpha1.PhaseSucceeded, v1alpha1.PhaseBaking:
+		return 100
+	case v1alpha1.PhaseRolledBack, v1alpha1.PhaseFailed, v1alpha1.PhasePending, v1alpha1.PhaseMirroring:
+		return 0
+	}
+	return st.Weight
 }
 
 // specChange follows a changed spec: a new canary upstream is a new

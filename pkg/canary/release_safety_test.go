@@ -2,12 +2,18 @@ package canary
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
+	"github.com/serin-dev/serin/pkg/metrics"
 	"github.com/serin-dev/serin/pkg/store"
 )
 
@@ -87,5 +93,111 @@ func TestCanaryStateCarriesCohortAndStickiness(t *testing.T) {
 	st = state()
 	if v := f.view("app"); v.Phase != v1alpha1.PhaseSucceeded || st.Cohort != nil || st.Weights["default/app-v2"] != 100 || st.Canary != "default/app-v2" || st.Stickiness == nil {
 		t.Fatalf("after the cohort: %s, cohort %+v weights %v", v.Phase, st.Cohort, st.Weights)
+	}
+}
+
+// A saved status that cannot be read: Error, with the weights of the
+// readable copy, and nothing acts until an operator does.
+func TestUnreadableStatusKeepsTheServedWeights(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, fs, fs, testCanary("app"))
+	f.due()
+	for f.view("app").Step < 2 {
+		f.traffic("app", 30, 0, 300, 0, 500*time.Millisecond)
+		f.due()
+	}
+	if w := f.weights("app"); w["default/app-v2"] != 20 {
+		t.Fatalf("weights %v, want 80/20", w)
+	}
+	main := filepath.Join(dir, "status", "default", "app.json")
+	restart := func() {
+		f.st = store.New()
+		f.lrs = metrics.NewLRS(f.clk.Now)
+		f.put(testCanary("app"))
+		f.e = f.engine()
+	}
+	if err := os.WriteFile(main, []byte(`{"phase": "Progre`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	restart()
+	v := f.view("app")
+	if v.Phase != v1alpha1.PhaseError || v.Weight != 20 || v.Step != 2 || !strings.Contains(v.Message, main) || !strings.Contains(v.Message, "unexpected end of JSON input") {
+		t.Fatalf("corrupt status: %s step %d weight %d %q, want Error at step 2, 20%%, naming the file and the error", v.Phase, v.Step, v.Weight, v.Message)
+	}
+	if w := f.weights("app"); w["default/app-v1"] != 80 || w["default/app-v2"] != 20 {
+		t.Fatalf("weights %v, want 80/20 kept", w)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "status", "default", "app.corrupt.json")); err != nil {
+		t.Fatalf("the damaged file is not kept aside: %v", err)
+	}
+	// Nothing acts: no check, no step, whatever the traffic.
+	for range 5 {
+		f.traffic("app", 300, 0, 3000, 0, 2*time.Second)
+		f.due()
+	}
+	if v := f.view("app"); v.Phase != v1alpha1.PhaseError || v.Weight != 20 {
+		t.Fatalf("Error acted: %s %d", v.Phase, v.Weight)
+	}
+	// A restart stays in Error with the same weights.
+	restart()
+	if v := f.view("app"); v.Phase != v1alpha1.PhaseError || v.Weight != 20 || !strings.Contains(v.Message, main) {
+		t.Fatalf("after a restart in Error: %s %d %q", v.Phase, v.Weight, v.Message)
+	}
+	// An operator acts: undo goes to the stable.
+	f.putUpstream("app-v1")
+	if v, err := f.do("app", OpUndo, false, "ops"); err != nil || v.Phase != v1alpha1.PhaseRolledBack {
+		t.Fatalf("undo from Error: %v %s", err, v.Phase)
+	}
+	if w := f.weights("app"); w["default/app-v1"] != 100 {
+		t.Fatalf("weights after undo %v", w)
+	}
+}
+
+// Neither copy readable: the stable at 100%, never the group's spec.
+func TestUnreadableStatusWithoutACopyServesTheStable(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, fs, fs, testCanary("app"))
+	f.due()
+	for f.view("app").Step < 2 {
+		f.traffic("app", 30, 0, 300, 0, 500*time.Millisecond)
+		f.due()
+	}
+	for _, n := range []string{"app.json", "app.prev.json"} {
+		if err := os.WriteFile(filepath.Join(dir, "status", "default", n), []byte("\x00\x01garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.st = store.New()
+	f.put(testCanary("app"))
+	f.e = f.engine()
+	v := f.view("app")
+	if v.Phase != v1alpha1.PhaseError || v.Weight != 0 || !strings.Contains(v.Message, "stable at 100%") || !strings.Contains(v.Message, "app.prev.json") {
+		t.Fatalf("both copies corrupt: %s weight %d %q", v.Phase, v.Weight, v.Message)
+	}
+	if w := f.weights("app"); w["default/app-v1"] != 100 || w["default/app-v2"] != 0 {
+		t.Fatalf("weights %v, want the stable at 100%%", w)
+	}
+	// retry starts a new release.
+	if v, err := f.do("app", OpRetry, false, "ops"); err != nil || v.Phase != v1alpha1.PhasePending {
+		t.Fatalf("retry from Error: %v %s", err, v.Phase)
+	}
+}
+
+// putUpstream adds an Upstream to the store (undo needs the stable's).
+func (f *fixture) putUpstream(name string) {
+	f.t.Helper()
+	err := f.st.Update(func(tx *store.WriteTxn) error {
+		return tx.Put("test", store.Entry{Obj: &v1alpha1.Upstream{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}})
+	})
+	if err != nil {
+		f.t.Fatal(err)
 	}
 }

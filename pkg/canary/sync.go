@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -142,7 +143,12 @@ func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) error {
 	ev := restored{at: now, plan: newPlan(r.src, e.cfg.Settle)}
 	var err error
 	if ev.saved, err = e.cfg.Status.Load(ctx, r.key); err != nil {
-		return fmt.Errorf("load the saved status: %w", err)
+		// A status that exists but cannot be read will not get better by
+		// waiting: the rollout goes to Error (see restoreUnreadable).
+		if !errors.As(err, &ev.unreadable) {
+			return fmt.Errorf("load the saved status: %w", err)
+		}
+		e.log.Error("the saved canary status cannot be read: phase Error until an operator acts", "canary", r.id, "err", err)
 	}
 	if ev.releases, err = e.cfg.Releases.Releases(r.key); err != nil {
 		return fmt.Errorf("read the release history: %w", err)
