@@ -88,6 +88,11 @@ type Engine struct {
 	wake     chan struct{}
 
 	views viewSet
+
+	// unsavedRollbacks names the Canaries whose rollback is not saved
+	// yet (Ready), by id.
+	unsavedMu        sync.Mutex
+	unsavedRollbacks map[string]string
 }
 
 // New returns an engine; call Restore (optional) then Run.
@@ -124,7 +129,7 @@ func New(cfg Config) (*Engine, error) {
 		rollouts: map[string]*rollout{}, byCluster: clusterIndex{}, retryAt: map[string]time.Time{},
 		ops: make(chan op), gates: make(chan gateResult, 64), stopped: make(chan struct{}),
 		reported: map[reportKey]time.Time{}, wake: make(chan struct{}, 1),
-		views: viewSet{m: map[string]View{}},
+		views: viewSet{m: map[string]View{}}, unsavedRollbacks: map[string]string{},
 	}, nil
 }
 

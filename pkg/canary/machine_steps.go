@@ -2,6 +2,7 @@ package canary
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,6 +38,7 @@ func (m *machine) restore(ev restored) {
 	if s.release.Release != s.status.Release {
 		s.release = Release{}
 	}
+	logged := m.loggedRollback(ev.saved)
 	// The window restarts at the takeover (the runner took the marks then,
 	// or leaves them to windowMarked while the step settles): what the step
 	// did before is not known here. The step start is kept for
@@ -50,8 +52,53 @@ func (m *machine) restore(ev restored) {
 	if c := findCondition(s.status.Conditions, condUnreadable); c != nil && s.status.Phase == v1alpha1.PhaseError {
 		s.message = c.Message
 	}
+	if logged != nil {
+		// The release log holds a rollback (or undo) the saved status
+		// missed: its save failed before a restart. The rollback stands.
+		s.status.Phase, s.status.Weight, s.nextCheck = s.release.Outcome, 0, time.Time{}
+		s.status.Conditions = withoutCondition(s.status.Conditions, condBakePaused)
+		m.ownDecisions()
+		for _, d := range logged {
+			s.status.History = append(s.status.History, d)
+			s.decisions = append(s.decisions, DecisionView{CanaryDecision: d, At: d.Time.Time})
+		}
+		if n := len(s.status.History); n > maxStatusHistory {
+			s.status.History = s.status.History[n-maxStatusHistory:]
+		}
+		if n := len(s.decisions); n > maxStatusHistory {
+			s.decisions = s.decisions[n-maxStatusHistory:]
+		}
+		m.emit(logInfo{msg: "the release log records a rollback the saved status missed: rolled back", args: []any{"phase", s.status.Phase}},
+			m.routes(), persistStatus{s.status}, publishView{})
+		return
+	}
 	m.emit(logInfo{msg: "canary resumed", args: []any{"phase", s.status.Phase, "step", s.status.Step, "weight", s.status.Weight, "stepStart", s.stepStart}},
 		m.routes(), publishView{})
+}
+
+// loggedRollback returns the decisions the release log has after the
+// saved status's last one, when the log says the release ended rolled
+// back (or failed) and the saved status does not: the rollback's status
+// save failed and the process stopped before a retry succeeded. A retry
+// that started a new release is not mistaken for it: the saved status's
+// last decision must be in this release's log.
+func (m *machine) loggedRollback(saved *v1alpha1.CanaryStatus) []v1alpha1.CanaryDecision {
+	rel := &m.s.release
+	if rel.Ended == nil || (rel.Outcome != v1alpha1.PhaseRolledBack && rel.Outcome != v1alpha1.PhaseFailed) ||
+		saved.Phase == rel.Outcome || len(saved.History) == 0 {
+		return nil
+	}
+	last := saved.History[len(saved.History)-1]
+	for i := len(rel.Decisions) - 1; i >= 0; i-- {
+		d := rel.Decisions[i]
+		if d.Verdict == last.Verdict && d.Reason == last.Reason && d.Step == last.Step && d.Time.Equal(&last.Time) {
+			if i == len(rel.Decisions)-1 {
+				return nil
+			}
+			return slices.Clone(rel.Decisions[i+1:])
+		}
+	}
+	return nil
 }
 
 // condUnreadable says why a rollout is in Error: its saved status could

@@ -60,6 +60,13 @@ type rollout struct {
 	src       *v1alpha1.Canary // the store's object, to notice changes
 	st        state
 	lastSaved string // the saved status, encoded, to skip equal writes
+	// unsaved holds the status and releases whose save failed, retried
+	// with backoff (retrySaves) until they are saved: a rollback must not
+	// be lost. A later successful save of the status supersedes unsaved.
+	unsaved         *v1alpha1.CanaryStatus
+	unsavedReleases map[int]Release
+	saveRetryAt     time.Time
+	saveBackoff     time.Duration
 }
 
 // clusterIndex finds the rollouts that judge a cluster (as canary or

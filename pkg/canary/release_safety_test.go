@@ -2,10 +2,12 @@ package canary
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,5 +201,92 @@ func (f *fixture) putUpstream(name string) {
 	})
 	if err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// failingSaves fails the next n status saves.
+type failingSaves struct {
+	*MemoryStore
+	mu sync.Mutex
+	n  int
+}
+
+func (f *failingSaves) failNext(n int) { f.mu.Lock(); f.n = n; f.mu.Unlock() }
+
+func (f *failingSaves) Save(ctx context.Context, k ident.Key, st *v1alpha1.CanaryStatus) error {
+	f.mu.Lock()
+	fail := f.n > 0
+	if fail {
+		f.n--
+	}
+	f.mu.Unlock()
+	if fail {
+		return errors.New("etcd unavailable")
+	}
+	return f.MemoryStore.Save(ctx, k, st)
+}
+
+// A rollback whose save fails is retried with backoff until it is saved,
+// Ready says so meanwhile, and a restart before it is saved does not
+// resume the release it rolled back.
+func TestRollbackSaveIsRetried(t *testing.T) {
+	mem := NewMemoryStore()
+	fs := &failingSaves{MemoryStore: mem}
+	f := newFixture(t, fs, mem, testCanary("app"))
+	k := ident.Key{Namespace: "default", Name: "app"}
+	f.due()
+	for f.view("app").Step < 2 {
+		f.traffic("app", 30, 0, 300, 0, 500*time.Millisecond)
+		f.due()
+	}
+	if err := f.e.Ready(); err != nil {
+		t.Fatalf("ready before: %v", err)
+	}
+	fs.failNext(3)
+	if v, err := f.do("app", OpAbort, false, "ops"); err != nil || v.Phase != v1alpha1.PhaseRolledBack {
+		t.Fatalf("abort: %v %s", err, v.Phase)
+	}
+	if w := f.weights("app"); w["default/app-v1"] != 100 {
+		t.Fatalf("the rollback is served whatever the save: %v", w)
+	}
+	saved := func() v1alpha1.CanaryPhase { st, _ := mem.Load(context.Background(), k); return st.Phase }
+	if err := f.e.Ready(); err == nil || !strings.Contains(err.Error(), "default/app") || saved() != v1alpha1.PhaseProgressing {
+		t.Fatalf("unsaved rollback: Ready %v, saved %s", err, saved())
+	}
+
+	// A restart now (before any retry): the release log's rollback wins
+	// over the saved Progressing.
+	restarted := &fixture{t: t, clk: f.clk, st: store.New(), state: mem, rel: mem}
+	restarted.lrs = metrics.NewLRS(f.clk.Now)
+	restarted.put(testCanary("app"))
+	restarted.e = restarted.engine()
+	if v := restarted.view("app"); v.Phase != v1alpha1.PhaseRolledBack || v.Weight != 0 {
+		t.Fatalf("restart before the rollback was saved: %s %d%%, want RolledBack", v.Phase, v.Weight)
+	}
+	if w := restarted.weights("app"); w["default/app-v1"] != 100 {
+		t.Fatalf("restart before the rollback was saved serves %v", w)
+	}
+	if saved() != v1alpha1.PhaseRolledBack {
+		t.Fatalf("the restarted engine saves the rollback: %s", saved())
+	}
+
+	// The first engine retries with backoff: two more failures, then saved.
+	mem.Save(context.Background(), k, &v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Release: "default/app-v2"})
+	var tries []time.Duration
+	start := f.clk.Now()
+	for i := 0; i < 100 && f.e.Ready() != nil; i++ {
+		before := fs.n
+		f.clk.Add(100 * time.Millisecond)
+		f.due()
+		if fs.n != before || f.e.Ready() == nil {
+			tries = append(tries, f.clk.Now().Sub(start))
+		}
+	}
+	if err := f.e.Ready(); err != nil || saved() != v1alpha1.PhaseRolledBack {
+		t.Fatalf("after the retries: Ready %v, saved %s", err, saved())
+	}
+	// Retries at 0.5 s, then 1 s and 2 s later: 0.5, 1.5, 3.5 (to the tick).
+	if len(tries) != 3 || tries[0] != 500*time.Millisecond || tries[1] != 1500*time.Millisecond || tries[2] != 3500*time.Millisecond {
+		t.Fatalf("retries at %v, want 500ms 1.5s 3.5s", tries)
 	}
 }

@@ -52,6 +52,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				// webhook answer, a report) acts on them; what it serves
 				// comes from follow.
 				e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, clusterIndex{}, map[string]time.Time{}
+				e.clearUnsaved()
 				e.followAt = time.Time{}
 				e.wasLeader = false
 			}
@@ -63,6 +64,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			// Just elected: forget what a follower knew and resume from
 			// the saved status.
 			e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, clusterIndex{}, map[string]time.Time{}
+			e.clearUnsaved()
 			e.wasLeader = true
 			e.sync(ctx, now)
 		default:
@@ -147,6 +149,7 @@ func (e *Engine) onClusterReport(ctx context.Context, provider, cluster string, 
 
 // due runs the checks whose time has come.
 func (e *Engine) due(ctx context.Context, now time.Time) {
+	e.retrySaves(ctx, now)
 	for _, r := range e.rollouts {
 		if !r.st.nextCheck.IsZero() && !now.Before(r.st.nextCheck) {
 			e.check(ctx, r, now)

@@ -59,6 +59,8 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 				// served until the new one can start (adopt, next sync).
 				e.byCluster.set(r, false)
 				delete(e.rollouts, id)
+				r.unsaved, r.unsavedReleases = nil, nil
+				e.setUnsaved(r)
 				e.retryLater(id, now, fmt.Errorf("read the release history of %s: %w", r.id, err))
 				continue
 			}
@@ -181,6 +183,8 @@ func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) error {
 func (e *Engine) forget(ctx context.Context, r *rollout) {
 	e.byCluster.set(r, false)
 	delete(e.rollouts, r.id)
+	r.unsaved, r.unsavedReleases = nil, nil
+	e.setUnsaved(r)
 	e.feed(ctx, r, deleted{})
 }
 
