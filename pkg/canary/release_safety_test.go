@@ -290,3 +290,51 @@ func TestRollbackSaveIsRetried(t *testing.T) {
 		t.Fatalf("retries at %v, want 500ms 1.5s 3.5s", tries)
 	}
 }
+
+// Several Canaries on one group: the oldest claim is driven, the others
+// wait in Pending without an override until it is deleted.
+func TestOneReleasePerGroup(t *testing.T) {
+	older := testCanary("app", func(c *v1alpha1.Canary) { c.CreationTimestamp = metav1.NewTime(t0) })
+	newer := testCanary("app2", func(c *v1alpha1.Canary) {
+		c.CreationTimestamp = metav1.NewTime(t0.Add(time.Minute))
+		c.Spec.UpstreamGroup.Name, c.Spec.Stable.Name, c.Spec.Canary.Name = "app-group", "app-v1", "app-v3"
+	})
+	mem := NewMemoryStore()
+	f := newFixture(t, mem, mem, newer, older)
+	f.due()
+	if v := f.view("app"); v.Phase != v1alpha1.PhaseProgressing {
+		t.Fatalf("the oldest claim: %s, want Progressing", v.Phase)
+	}
+	v := f.view("app2")
+	if v.Phase != v1alpha1.PhasePending || v.Message != "UpstreamGroup default/app-group is released by Canary default/app" {
+		t.Fatalf("the newer claim: %s %q", v.Phase, v.Message)
+	}
+	k2 := ident.Key{Namespace: "default", Name: "app2"}
+	if _, ok := f.st.Read().CanaryState(k2); ok {
+		t.Fatal("a waiting Canary must have no override")
+	}
+	if st, _ := mem.Load(context.Background(), k2); st == nil || st.Phase != v1alpha1.PhasePending || findCondition(st.Conditions, condWaiting) == nil {
+		t.Fatalf("the waiting Canary's saved status: %+v", st)
+	}
+	// The holder goes: the next oldest takes over with a release of its own.
+	if err := f.st.Update(func(tx *store.WriteTxn) error {
+		return tx.Delete("Canary", ident.Key{Namespace: "default", Name: "app"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.e.sync(context.Background(), f.clk.Now())
+	if _, ok := f.e.Get(ident.Key{Namespace: "default", Name: "app"}); ok {
+		t.Fatal("the deleted holder is still shown")
+	}
+	v = f.view("app2")
+	if v.Phase != v1alpha1.PhasePending || v.Message != "" || v.Release != "default/app-v3" || len(v.Decisions) != 1 {
+		t.Fatalf("after the holder's deletion: %s %q %s %d decisions", v.Phase, v.Message, v.Release, len(v.Decisions))
+	}
+	if w := f.weights("app2"); w["default/app-v1"] != 100 || w["default/app-v3"] != 0 {
+		t.Fatalf("the new holder's weights %v", w)
+	}
+	f.due()
+	if v := f.view("app2"); v.Phase != v1alpha1.PhaseProgressing || v.Weight != 1 {
+		t.Fatalf("the new holder runs: %s %d", v.Phase, v.Weight)
+	}
+}

@@ -52,6 +52,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				// webhook answer, a report) acts on them; what it serves
 				// comes from follow.
 				e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, clusterIndex{}, map[string]time.Time{}
+				e.waiting = map[string]string{}
 				e.clearUnsaved()
 				e.followAt = time.Time{}
 				e.wasLeader = false
@@ -64,6 +65,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			// Just elected: forget what a follower knew and resume from
 			// the saved status.
 			e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, clusterIndex{}, map[string]time.Time{}
+			e.waiting = map[string]string{}
 			e.clearUnsaved()
 			e.wasLeader = true
 			e.sync(ctx, now)
