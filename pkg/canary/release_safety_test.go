@@ -338,3 +338,49 @@ func TestOneReleasePerGroup(t *testing.T) {
 		t.Fatalf("the new holder runs: %s %d", v.Phase, v.Weight)
 	}
 }
+
+// undo after Succeeded moves the traffic back to the stable, and a
+// restart keeps it there; retry then starts a new release.
+func TestUndoAfterSuccessSurvivesARestart(t *testing.T) {
+	fs, err := NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, fs, fs, testCanary("app"))
+	if v, err := f.do("app", OpPromote, true, "ops"); err != nil || v.Phase != v1alpha1.PhaseSucceeded || f.weights("app")["default/app-v2"] != 100 {
+		t.Fatalf("promote full: %v %s", err, v.Phase)
+	}
+	if _, err := f.do("app", OpUndo, false, "ops"); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "default/app-v1") {
+		t.Fatalf("undo without the stable Upstream: %v, want a conflict naming it", err)
+	}
+	f.putUpstream("app-v1")
+	v, err := f.do("app", OpUndo, false, "10.1.2.3:4")
+	if err != nil || v.Phase != v1alpha1.PhaseRolledBack || v.Weight != 0 {
+		t.Fatalf("undo: %v %s %d", err, v.Phase, v.Weight)
+	}
+	if last := v.Decisions[len(v.Decisions)-1]; !strings.Contains(last.Reason, "undone by operator (10.1.2.3:4)") || !last.Manual || last.Actor != "10.1.2.3:4" {
+		t.Fatalf("undo decision %+v", last)
+	}
+	if w := f.weights("app"); w["default/app-v1"] != 100 || w["default/app-v2"] != 0 {
+		t.Fatalf("weights after undo %v", w)
+	}
+	f.st = store.New()
+	f.put(testCanary("app"))
+	f.e = f.engine()
+	if v := f.view("app"); v.Phase != v1alpha1.PhaseRolledBack {
+		t.Fatalf("after a restart: %s", v.Phase)
+	}
+	if w := f.weights("app"); w["default/app-v1"] != 100 || w["default/app-v2"] != 0 {
+		t.Fatalf("weights after a restart %v, want the stable at 100%%", w)
+	}
+	hist, _ := fs.Releases(ident.Key{Namespace: "default", Name: "app"})
+	if len(hist) != 1 || hist[0].Outcome != v1alpha1.PhaseRolledBack {
+		t.Fatalf("release history %+v, want the release's outcome RolledBack", hist)
+	}
+	if v, err := f.do("app", OpRetry, false, "ops"); err != nil || v.Phase != v1alpha1.PhasePending {
+		t.Fatalf("retry after undo: %v %s", err, v.Phase)
+	}
+	if hist, _ := fs.Releases(ident.Key{Namespace: "default", Name: "app"}); len(hist) != 2 {
+		t.Fatalf("%d releases after the retry, want 2", len(hist))
+	}
+}
