@@ -335,3 +335,17 @@ func lastManual(who string) func(*testing.T, state) {
 		}
 	}
 }
+
+// Fewer steps move a walking rollout to the last one, never one that is
+// past its steps or waiting for an operator in Error.
+func TestMachineFewerStepsPastTheSteps(t *testing.T) {
+	p := testPlan(bakeFor("10s"))
+	three := testPlan(bakeFor("10s"), func(c *v1alpha1.Canary) { c.Spec.Steps = c.Spec.Steps[:3] })
+	ev := specChanged{at: at(time.Minute), plan: three}
+	errored := with(in(p, v1alpha1.PhaseProgressing, 4), func(s *state) { s.status.Phase = v1alpha1.PhaseError })
+	run(t, []machineCase{
+		{name: "Baking: unchanged", from: baking(p, 4), ev: ev, phase: v1alpha1.PhaseBaking, step: 4, fx: []string{"view"}},
+		{name: "a paused bake: unchanged", from: bakePausedAt(p, 4, at(5*time.Second)), ev: ev, phase: v1alpha1.PhasePaused, step: 4, fx: []string{"view"}},
+		{name: "Error: unchanged", from: errored, ev: ev, phase: v1alpha1.PhaseError, step: 4, fx: []string{"view"}},
+	})
+}

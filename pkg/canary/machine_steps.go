@@ -165,10 +165,17 @@ func (m *machine) specChange(ev specChanged) {
 	m.s.plan = ev.plan
 	if ev.plan.release != old.release {
 		m.begin(ev.at, "new release "+ev.plan.release+" (spec.canary changed)", ev.releases)
-	} else if !terminal(m.s.status.Phase) && m.s.status.Step >= int32(len(ev.plan.weights)) {
+	} else if steps(m.s.status.Phase) && !m.s.bakePaused() && m.s.status.Step >= int32(len(ev.plan.weights)) {
 		m.enterStep(ev.at, int32(len(ev.plan.weights)-1), "steps changed")
 	}
 	m.emit(publishView{})
+}
+
+// steps says whether a rollout in phase is walking its steps: past them
+// (Baking, a paused bake), finished, or in Error, fewer steps change
+// nothing.
+func steps(phase v1alpha1.CanaryPhase) bool {
+	return !terminal(phase) && phase != v1alpha1.PhaseError && phase != v1alpha1.PhaseBaking
 }
 
 // begin starts a release numbered after releases, the Canary's release
