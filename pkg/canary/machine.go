@@ -53,8 +53,8 @@ package canary
 //	                                                                             bake
 //	abort            RolledBack    RolledBack     RolledBack      RolledBack     RolledBack     RolledBack    refused    refused            RolledBack
 //	retry            refused       refused        refused         refused        refused        refused       refused    Pending (new)      Pending (new)
-//	undo             refused       refused        refused         refused        refused        refused       RolledBack refused but when    RolledBack
-//	                                                                                                                     the canary has weight
+//	undo             refused       refused        refused         refused        refused        refused       RolledBack RolledBack (no      RolledBack
+//	                                                                                                                     move, no hooks)
 //	mirrored         a follower's copy of the leader's status: publish its routes and view, nothing else
 //	deleted          the override, the saved status and the view go
 //

@@ -23,16 +23,9 @@ func refusal(s *state, op Operation) error {
 	case OpRetry:
 		ok = phase == v1alpha1.PhaseRolledBack || phase == v1alpha1.PhaseFailed || phase == v1alpha1.PhaseError
 	case OpUndo:
-		switch phase {
-		case v1alpha1.PhaseSucceeded, v1alpha1.PhaseError:
-			ok = true
-		case v1alpha1.PhaseRolledBack, v1alpha1.PhaseFailed:
-			// Already on the stable, unless the canary still holds weight.
-			if s.status.Weight == 0 {
-				return fmt.Errorf("%w: undo: %s already serves the stable at 100%%", ErrConflict, phase)
-			}
-			ok = true
-		}
+		// After a rollback it changes no weight (unless the canary still
+		// holds some), but an operator may always ask for the stable.
+		ok = terminal(phase) || phase == v1alpha1.PhaseError
 	default:
 		return fmt.Errorf("unknown operation %q", op)
 	}
@@ -99,6 +92,14 @@ func (m *machine) operate(ev operated) {
 	case OpRetry:
 		m.begin(at, "retry of "+s.status.Release+" "+by, ev.releases)
 	case OpUndo:
+		if (phase == v1alpha1.PhaseRolledBack || phase == v1alpha1.PhaseFailed) && s.status.Weight == 0 {
+			// Already on the stable: recorded, nothing moves, no hooks.
+			s.status.Phase = v1alpha1.PhaseRolledBack
+			m.emit(m.routes())
+			m.decide(at, string(v1alpha1.PhaseRolledBack), "undone "+by+": the stable already had 100%", nil)
+			m.emit(persistStatus{s.status}, publishView{})
+			break
+		}
 		m.rollback(at, v1alpha1.PhaseRolledBack, "undone "+by+": the stable has 100% again", nil)
 	}
 }
