@@ -138,6 +138,7 @@ func (m *machine) restoreUnreadable(ev restored) {
 		msg = fmt.Sprintf("%v; no readable copy (%s): serving the stable at 100%% (the safe side, not the group's spec) and not acting until an operator does (abort, undo, retry or promote)", u, why)
 	}
 	s.status.Phase, s.status.FailedChecks, s.status.ObservedGeneration = v1alpha1.PhaseError, 0, p.obj.Generation
+	s.status.Conditions = withoutCondition(s.status.Conditions, condBakePaused)
 	s.status.StepStartTime, s.stepStart = ptrTime(at), at
 	s.status.Conditions = setCondition(s.status.Conditions, metav1.Condition{Type: condUnreadable, Status: metav1.ConditionTrue,
 		Reason: "Unreadable", Message: msg, LastTransitionTime: metav1.NewTime(at)})
@@ -534,6 +535,9 @@ func (m *machine) checkBake(ev checkDue) {
 		return
 	}
 	s.message = fmt.Sprintf("baking: %v of %v", baked.Round(time.Second), bake)
+	if baked >= bake {
+		s.message += "; waiting for a passing check after the failed one"
+	}
 	m.emit(publishView{})
 }
 

@@ -32,7 +32,7 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 		seen[id] = true
 		r := e.rollouts[id]
 		if h := holders[groupOf(c)]; h != nil && h != c {
-			e.wait(ctx, r, c, h)
+			e.wait(ctx, r, c, h, now)
 			continue
 		}
 		delete(e.waiting, id)
@@ -149,7 +149,7 @@ type validity struct {
 // wait keeps c, which is not its group's holder h, from acting: no
 // override (a running rollout of it is stopped, its saved status kept),
 // phase Pending with the reason in its view and saved status.
-func (e *Engine) wait(ctx context.Context, r *rollout, c, h *v1alpha1.Canary) {
+func (e *Engine) wait(ctx context.Context, r *rollout, c, h *v1alpha1.Canary, now time.Time) {
 	id := canaryID(c)
 	msg := fmt.Sprintf("UpstreamGroup %s is released by Canary %s", groupOf(c), canaryID(h))
 	if r != nil {
@@ -162,7 +162,7 @@ func (e *Engine) wait(ctx context.Context, r *rollout, c, h *v1alpha1.Canary) {
 		}
 		e.log.Info("canary stopped: another Canary holds its group", "canary", id, "holder", canaryID(h))
 	}
-	if e.waiting[id] == msg {
+	if at, ok := e.retryAt[id]; e.waiting[id] == msg || ok && now.Before(at) {
 		return
 	}
 	p := newPlan(c, e.cfg.Settle)
@@ -175,11 +175,13 @@ func (e *Engine) wait(ctx context.Context, r *rollout, c, h *v1alpha1.Canary) {
 		// resuming this placeholder.
 		st := &v1alpha1.CanaryStatus{Phase: v1alpha1.PhasePending, ObservedGeneration: c.Generation, Step: 0,
 			Conditions: []metav1.Condition{{Type: condWaiting, Status: metav1.ConditionTrue, Reason: "GroupHeld", Message: msg,
-				LastTransitionTime: metav1.NewTime(e.cfg.Now())}}}
+				LastTransitionTime: metav1.NewTime(now)}}}
 		if err := e.cfg.Status.Save(ctx, ident.Key{Namespace: p.obj.Namespace, Name: c.Name}, st); err != nil {
-			e.log.Error("save the status of a waiting canary", "canary", id, "err", err)
-			return // try again next sync
+			e.log.Error("save the status of a waiting canary; retrying", "canary", id, "retry", loadRetry, "err", err)
+			e.retryAt[id] = now.Add(loadRetry)
+			return
 		}
+		delete(e.retryAt, id)
 	}
 	e.waiting[id] = msg
 }
