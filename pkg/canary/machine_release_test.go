@@ -352,3 +352,30 @@ func TestMachineFewerStepsPastTheSteps(t *testing.T) {
 		{name: "Error: unchanged", from: errored, ev: ev, phase: v1alpha1.PhaseError, step: 4, fx: []string{"view"}},
 	})
 }
+
+// The release log's rollback wins over an older saved status (its save
+// failed before a restart), and only that.
+func TestMachineRestoredLoggedRollback(t *testing.T) {
+	p := testPlan()
+	now := at(time.Minute)
+	adv := v1alpha1.CanaryDecision{Time: metav1.NewTime(t0), Step: 2, Weight: 20, Verdict: "Advanced", Reason: "step 2"}
+	back := v1alpha1.CanaryDecision{Time: metav1.NewTime(t0.Add(time.Second)), Step: 2, Verdict: "RolledBack", Reason: "aborted by operator", Manual: true, Actor: "ops"}
+	ended := t0.Add(time.Second)
+	log := []Release{{Number: 3, Release: p.release, Ended: &ended, Outcome: v1alpha1.PhaseRolledBack, Decisions: []v1alpha1.CanaryDecision{adv, back}}}
+	saved := &v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Release: p.release, Step: 2, Weight: 20, StepStartTime: ptrTime(t0),
+		History: []v1alpha1.CanaryDecision{adv}}
+	retried := &v1alpha1.CanaryStatus{Phase: v1alpha1.PhasePending, Release: p.release, StepStartTime: ptrTime(ended),
+		History: []v1alpha1.CanaryDecision{{Time: metav1.NewTime(ended), Verdict: "Started", Reason: "retry"}}}
+	succeeded := saved.DeepCopy()
+	succeeded.Phase, succeeded.Weight = v1alpha1.PhaseSucceeded, 100
+	run(t, []machineCase{
+		{name: "saved Progressing, logged RolledBack: RolledBack", from: state{}, ev: restored{at: now, plan: p, saved: saved, releases: log},
+			phase: v1alpha1.PhaseRolledBack, step: 2,
+			fx:   []string{"log the release log records a rollback the saved status missed: rolled back", "routes 0", "persist RolledBack/2", "view"},
+			then: all(lastDecision("RolledBack", "aborted by operator"), lastManual("ops"), nextCheckAt(time.Time{}))},
+		{name: "saved Succeeded, logged undo: RolledBack", from: state{}, ev: restored{at: now, plan: p, saved: succeeded, releases: log},
+			phase: v1alpha1.PhaseRolledBack, step: 2, fx: []string{"log the release log records a rollback the saved status missed: rolled back", "routes 0", "persist RolledBack/2", "view"}},
+		{name: "a retried release saved, its log entry not: resumed as saved", from: state{}, ev: restored{at: now, plan: p, saved: retried, releases: log},
+			phase: v1alpha1.PhasePending, step: 0, fx: []string{"log canary resumed", "routes 0", "view"}},
+	})
+}
