@@ -106,6 +106,7 @@ on any non-loopback --admin-addr.`,
 		{canary.OpResume, "Resume a paused rollout (its step's window starts again)"},
 		{canary.OpAbort, "Abort: roll back to the stable at 100%"},
 		{canary.OpRetry, "Retry a rolled-back or failed release from the start"},
+		{canary.OpUndo, "Undo a finished release: the stable gets 100% again (phase RolledBack)"},
 	}
 	for _, o := range ops {
 		var full bool

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/canary"
 )
 
@@ -87,14 +88,18 @@ func renderStatus(w io.Writer, v canary.View, now time.Time) {
 	fmt.Fprintf(w, "Weight %s %3d%% canary\n", bar(v.Weight), v.Weight)
 	fmt.Fprintf(w, "In step %s (since %s)   failed checks %d/%d\n", since(v.StepStarted, now), stamp(v.StepStarted), v.FailedChecks, v.Limits.FailureLimit)
 	if v.Message != "" {
-		fmt.Fprintf(w, "Waiting: %s\n", v.Message)
+		label := "Waiting"
+		if v.Phase == v1alpha1.PhaseError {
+			label = "Error"
+		}
+		fmt.Fprintf(w, "%s: %s\n", label, v.Message)
 	}
 	fmt.Fprintln(w)
 	renderLive(w, v)
 	if n := len(v.Decisions); n > 0 {
 		fmt.Fprintln(w, "\nLast decisions:")
 		for _, d := range v.Decisions[max(0, n-8):] {
-			fmt.Fprintf(w, "  %s  step %-2d %3d%%  %-12s %s\n", d.At.Local().Format("15:04:05.000"), d.Step, d.Weight, d.Verdict, d.Reason)
+			fmt.Fprintf(w, "  %s  step %-2d %3d%%  %-12s %s%s\n", d.At.Local().Format("15:04:05.000"), d.Step, d.Weight, d.Verdict, d.Reason, manual(d.CanaryDecision))
 		}
 	}
 }
@@ -161,6 +166,17 @@ func renderLive(w io.Writer, v canary.View) {
 	}
 }
 
+// manual marks a decision an operator made.
+func manual(d v1alpha1.CanaryDecision) string {
+	switch {
+	case !d.Manual:
+		return ""
+	case d.Actor == "":
+		return "  [manual]"
+	}
+	return "  [manual: " + d.Actor + "]"
+}
+
 func renderHistory(w io.Writer, name string, list []canary.Release) {
 	if len(list) == 0 {
 		fmt.Fprintf(w, "%s has no releases yet\n", name)
@@ -179,6 +195,9 @@ func renderHistory(w io.Writer, name string, list []canary.Release) {
 		for _, s := range r.Spec.Steps {
 			steps = append(steps, fmt.Sprint(s.Weight))
 		}
+		if st := r.Spec.Strategy; st != "" && st != v1alpha1.StrategyCanary {
+			steps = []string{string(st)}
+		}
 		fmt.Fprintf(w, "Release #%d  %s  %s\n  started %s, %s\n  steps %s, provider %s\n", r.Number, r.Release, outcome,
 			r.Started.Local().Format(time.DateTime), ended, strings.Join(steps, " → "), r.Spec.Analysis.Provider)
 		for _, d := range r.Decisions {
@@ -186,7 +205,7 @@ func renderHistory(w io.Writer, name string, list []canary.Release) {
 			if d.CanaryRequests+d.StableRequests > 0 {
 				nums = fmt.Sprintf("  [canary %d req %s%% err, stable %d req %s%% err]", d.CanaryRequests, d.CanaryErrorRate, d.StableRequests, d.StableErrorRate)
 			}
-			fmt.Fprintf(w, "  %s  step %-2d %3d%%  %-11s %s%s\n", d.Time.Local().Format("15:04:05"), d.Step, d.Weight, d.Verdict, d.Reason, nums)
+			fmt.Fprintf(w, "  %s  step %-2d %3d%%  %-11s %s%s%s\n", d.Time.Local().Format("15:04:05"), d.Step, d.Weight, d.Verdict, d.Reason, manual(d), nums)
 		}
 		fmt.Fprintln(w)
 	}

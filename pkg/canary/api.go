@@ -27,7 +27,7 @@ const opTimeout = 15 * time.Second
 //	GET  /api/v1/canaries
 //	GET  /api/v1/canaries/{namespace}/{name}
 //	GET  /api/v1/canaries/{namespace}/{name}/history
-//	POST /api/v1/canaries/{namespace}/{name}/{promote|pause|resume|abort|retry}   (promote?full=true)
+//	POST /api/v1/canaries/{namespace}/{name}/{promote|pause|resume|abort|retry|undo}   (promote?full=true)
 func (e *Engine) Register(rt Router) {
 	rt.Handle("GET /api/v1/canaries", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, e.List())
@@ -55,7 +55,7 @@ func (e *Engine) Register(rt Router) {
 		}
 		writeJSON(w, http.StatusOK, list)
 	})
-	for _, o := range []Operation{OpPromote, OpPause, OpResume, OpAbort, OpRetry} {
+	for _, o := range []Operation{OpPromote, OpPause, OpResume, OpAbort, OpRetry, OpUndo} {
 		rt.HandleMutating("POST /api/v1/canaries/{namespace}/{name}/"+string(o), func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), opTimeout)
 			defer cancel()

@@ -78,6 +78,10 @@ type Engine struct {
 	// retryAt holds Canaries whose saved status or release history could
 	// not be read, until their next attempt.
 	retryAt map[string]time.Time
+	// waiting holds the Canaries that wait for another to release their
+	// group, with the message their view and status show.
+	waiting map[string]string
+	valid   map[string]validity
 
 	ops     chan op
 	gates   chan gateResult
@@ -88,6 +92,11 @@ type Engine struct {
 	wake     chan struct{}
 
 	views viewSet
+
+	// unsavedRollbacks names the Canaries whose rollback is not saved
+	// yet (Ready), by id.
+	unsavedMu        sync.Mutex
+	unsavedRollbacks map[string]string
 }
 
 // New returns an engine; call Restore (optional) then Run.
@@ -121,10 +130,10 @@ func New(cfg Config) (*Engine, error) {
 	}
 	return &Engine{
 		cfg: cfg, log: cfg.Log.With("component", "canary"), meter: meter{providers: cfg.Providers, queries: cfg.Queries},
-		rollouts: map[string]*rollout{}, byCluster: clusterIndex{}, retryAt: map[string]time.Time{},
+		rollouts: map[string]*rollout{}, byCluster: clusterIndex{}, retryAt: map[string]time.Time{}, waiting: map[string]string{}, valid: map[string]validity{},
 		ops: make(chan op), gates: make(chan gateResult, 64), stopped: make(chan struct{}),
 		reported: map[reportKey]time.Time{}, wake: make(chan struct{}, 1),
-		views: viewSet{m: map[string]View{}},
+		views: viewSet{m: map[string]View{}}, unsavedRollbacks: map[string]string{},
 	}, nil
 }
 

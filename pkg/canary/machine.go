@@ -11,34 +11,60 @@ package canary
 //
 // Phases (status.phase):
 //
-//	Pending ──pre-rollout gates──► Progressing step 0 ─► step 1 ─► … ─► Promoting ──confirm-promotion gates──► Succeeded
+//	Pending ──pre-rollout gates──► Progressing step 0 ─► step 1 ─► … ─► Promoting ──confirm-promotion gates──► (all traffic)
 //	   └──(spec.mirror)──► Mirroring ──duration over, not failed──┘
-//	Mirroring, Progressing ──hard breach / failureLimit / abort──► RolledBack
+//	(all traffic) ──analysis.bakeTime > 0──► Baking ──bakeTime without a failure──► Succeeded
+//	(all traffic) ──no bakeTime──► Succeeded
+//	Mirroring, Progressing, Paused, Baking ──hard breach / failureLimit / abort──► RolledBack
 //	Progressing ──no traffic for maxStepDuration──► Paused (onInsufficientTraffic: Fail → Failed)
-//	Paused ──resume──► the same step (or Mirroring), a fresh window
-//	RolledBack, Failed ──retry──► Pending, a new release number
+//	Paused ──resume──► the same step (or Mirroring, or the bake where its clock stopped), a fresh window but for the bake
+//	Succeeded ──undo──► RolledBack (the stable at 100% again)
+//	RolledBack, Failed, Error ──retry──► Pending, a new release number
+//	(restored) saved status unreadable ──► Error: the weights of the readable copy (else the stable at 100%), nothing acts
+//
+// Strategies: canary walks the steps. blueGreen mirrors (spec.mirror),
+// then goes to Promoting: all traffic at once after the gates. abTest
+// has one step, the cohort: weight 0, the requests matching spec.abTest
+// go to the canary; when it passes (after abTest.duration), Promoting.
+//
+// Paused freezes stepping forward, never the protection: a paused
+// rollout's window is still checked, and failures roll back as in a step.
 //
 // Events, and what they do in each phase ("refused": the operator gets
 // ErrConflict; "-": nothing happens):
 //
-//	event            Pending       Mirroring      Progressing     Promoting      Paused        Succeeded  RolledBack/Failed
-//	restored         saved status of this release resumes as saved; anything else starts a new release (Pending)
+//	event            Pending       Mirroring      Progressing     Promoting      Paused         Baking        Succeeded  RolledBack/Failed  Error
+//	restored         saved status of this release resumes as saved (the release log's rollback wins over an older saved status); anything else starts a new release (Pending); an unreadable one: Error
 //	specChanged      new spec.canary: new release (Pending); fewer steps: the last step (any non-terminal phase)
 //	windowMarked     the step's window gets its baseline (marks) and its first check one interval later
-//	checkDue         gates, then   judge mirror   judge step      gates, then    waits         waits      waits
-//	                 mirror/step 0                                Succeeded
+//	checkDue         gates, then   judge mirror   judge step      gates, then    judge: fail    judge: fail   waits      waits              waits
+//	                 mirror/step 0                                bake or        rolls back,    rolls back;
+//	                                                              Succeeded      never steps    bakeTime over
+//	                                                                             forward        → Succeeded
 //	  (spec.suspend) holds: message only, in every phase
-//	breached         -             RolledBack     RolledBack      -              -             -          -
+//	breached         -             RolledBack     RolledBack      -              RolledBack     RolledBack    -          -                  -
 //	gateAnswered     records the answer of the call it belongs to (others are stale); re-checks now if a check is scheduled
-//	promote          step 0        step 0         next step or    Promoting      next step     refused    refused
-//	                                              Promoting       again
-//	promote full     Succeeded     Succeeded      Succeeded       Succeeded      Succeeded     refused    refused
-//	pause            Paused        Paused         Paused          Paused         refused       refused    refused
-//	resume           refused       refused        refused         refused        step/mirror   refused    refused
-//	abort            RolledBack    RolledBack     RolledBack      RolledBack     RolledBack    refused    refused
-//	retry            refused       refused        refused         refused        refused       refused    Pending (new release)
+//	promote          step 0        step 0         next step or    Promoting      next step      Succeeded     refused    refused            the step, a fresh window
+//	                                              Promoting       again          (bake: Succ.)
+//	promote full     bake/Succ.    bake/Succ.     bake/Succ.      bake/Succ.     bake/Succ.     Succeeded     refused    refused            bake/Succeeded
+//	pause            Paused        Paused         Paused          Paused         refused        Paused (clock refused    refused            refused
+//	                                                                                            stops)
+//	resume           refused       refused        refused         refused        step/mirror/   refused       refused    refused            refused
+//	                                                                             bake
+//	abort            RolledBack    RolledBack     RolledBack      RolledBack     RolledBack     RolledBack    refused    refused            RolledBack
+//	retry            refused       refused        refused         refused        refused        refused       refused    Pending (new)      Pending (new)
+//	undo             refused       refused        refused         refused        refused        refused       RolledBack RolledBack (no      RolledBack
+//	                                                                                                                     move, no hooks)
 //	mirrored         a follower's copy of the leader's status: publish its routes and view, nothing else
 //	deleted          the override, the saved status and the view go
+//
+// blueGreen: promote goes to Promoting (the switch) from any phase before
+// it, resume goes back to the mirror. Every decision an operation makes is
+// recorded as manual, with the operator (the API peer) as its actor.
+//
+// Several Canaries on one UpstreamGroup: the runner drives only the oldest
+// claim (v1alpha1.OlderClaim); the others wait in Pending, without an
+// override, until it is deleted.
 //
 // Leadership is the runner's: a replica that loses the lease drops every
 // state (the new leader owns them) and mirrors; one that gains it starts
@@ -76,8 +102,18 @@ type state struct {
 
 // judging says whether reports and checks judge the rollout: a live
 // window that is not suspended.
+//
+// A paused rollout is judged too: a pause freezes stepping forward, never
+// the protection (hard limits, failureLimit, the judge).
 func (s *state) judging() bool {
-	return !s.plan.obj.Spec.Suspend && (s.status.Phase == v1alpha1.PhaseProgressing || s.status.Phase == v1alpha1.PhaseMirroring)
+	if s.plan.obj.Spec.Suspend {
+		return false
+	}
+	switch s.status.Phase {
+	case v1alpha1.PhaseProgressing, v1alpha1.PhaseMirroring, v1alpha1.PhasePaused, v1alpha1.PhaseBaking:
+		return true
+	}
+	return false
 }
 
 func terminal(p v1alpha1.CanaryPhase) bool {
@@ -103,6 +139,9 @@ type restored struct {
 	releases []Release
 	marks    [2]metrics.Mark
 	marked   bool
+	// unreadable says the saved status exists but cannot be read (saved
+	// is nil then): the rollout goes to Error.
+	unreadable *UnreadableStatusError
 }
 
 // specChanged is a new version of the Canary. releases is its release
@@ -152,6 +191,9 @@ type operated struct {
 	full     bool
 	who      string
 	releases []Release
+	// stableMissing names the stable Upstream when an undo finds it gone
+	// from the store.
+	stableMissing string
 }
 
 // mirrored is a follower's copy of the status the leader saved.
@@ -179,9 +221,12 @@ type effect interface{ isEffect() }
 // publishRoutes writes the rollout's weights (and mirror) into the store:
 // one store write, one RDS push. status is the status at that moment.
 type publishRoutes struct {
-	status  v1alpha1.CanaryStatus
-	weights map[string]uint32
-	mirror  *v1alpha1.Mirror
+	status     v1alpha1.CanaryStatus
+	weights    map[string]uint32
+	mirror     *v1alpha1.Mirror
+	canary     string // the canary Upstream's namespace/name
+	stickiness *v1alpha1.CanaryStickiness
+	cohort     *v1alpha1.CanaryABTest
 }
 
 // persistStatus saves the status (when it changed; leader only).
@@ -280,6 +325,10 @@ type machine struct {
 	// gates were copied in this transition, so writing into them leaves
 	// the caller's state as it was.
 	ownHistory, ownGates bool
+	// manual says the transition is an operator's (actor): its decisions
+	// are recorded as manual.
+	manual bool
+	actor  string
 }
 
 func (m *machine) emit(fx ...effect) { m.fx = append(m.fx, fx...) }

@@ -89,7 +89,7 @@ func TestMachineCheckDue(t *testing.T) {
 			ev: due(6*sec, insufficient), phase: v1alpha1.PhaseProgressing, step: 1, fx: []string{"view"}},
 		{name: "no traffic for maxStepDuration pauses", from: in(p, v1alpha1.PhaseProgressing, 1), ev: due(30*sec, insufficient),
 			phase: v1alpha1.PhasePaused, step: 1, fx: fxPause(1, 5),
-			then: all(lastDecision("Paused", "step 1 never saw enough traffic in 30s (maxStepDuration)"), nextCheckAt(time.Time{}))},
+			then: all(lastDecision("Paused", "step 1 never saw enough traffic in 30s (maxStepDuration)"), nextCheckAt(at(31*sec)))},
 		{name: "no traffic for maxStepDuration fails with onInsufficientTraffic Fail",
 			from: in(testPlan(func(c *v1alpha1.Canary) { c.Spec.Analysis.OnInsufficientTraffic = v1alpha1.InsufficientTrafficFail }), v1alpha1.PhaseProgressing, 1),
 			ev:   due(30*sec, insufficient), phase: v1alpha1.PhaseFailed, step: 1, fx: fxEnd(v1alpha1.PhaseFailed, 1, 0)},
@@ -139,8 +139,24 @@ func TestMachineCheckDue(t *testing.T) {
 			fx: []string{"routes 0", "release", "decide RolledBack", "hook event", "release ended RolledBack", "persist RolledBack/1", "view", "hook rollback"}},
 
 		// Paused and terminal phases wait for an operator.
-		{name: "Paused waits", from: with(in(p, v1alpha1.PhasePaused, 1), func(s *state) { s.nextCheck = at(sec) }), ev: due(sec, passed),
-			phase: v1alpha1.PhasePaused, step: 1, fx: []string{"view"}, then: nextCheckAt(time.Time{})},
+		// Paused: stepping forward is frozen, the protection is not.
+		{name: "Paused passes: stays, still judged", from: in(p, v1alpha1.PhasePaused, 1), ev: due(sec, passed),
+			phase: v1alpha1.PhasePaused, step: 1, fx: []string{"view"}, then: all(nextCheckAt(at(2*sec)), message("paused: still judged"))},
+		{name: "Paused without a baseline only reschedules", from: in(p, v1alpha1.PhasePaused, 1), ev: due(sec, nil),
+			phase: v1alpha1.PhasePaused, step: 1, fx: []string{}, then: nextCheckAt(at(2 * sec))},
+		{name: "Paused long without traffic: stays paused", from: in(p, v1alpha1.PhasePaused, 1), ev: due(time.Hour, insufficient),
+			phase: v1alpha1.PhasePaused, step: 1, fx: []string{"view"}},
+		{name: "Paused hard failure: RolledBack", from: in(p, v1alpha1.PhasePaused, 1), ev: due(sec, hardFail),
+			phase: v1alpha1.PhaseRolledBack, step: 1, fx: fxEnd(v1alpha1.PhaseRolledBack, 1, 0), then: lastDecision("RolledBack", "paused, still judged: check failed (1 of 2)")},
+		{name: "Paused soft failure: counted", from: in(p, v1alpha1.PhasePaused, 1), ev: due(sec, softFail),
+			phase: v1alpha1.PhasePaused, step: 1, fx: slices.Concat(fxDecide("Fail"), []string{"persist Paused/1", "view"}),
+			then: func(t *testing.T, s state) {
+				if s.status.FailedChecks != 1 {
+					t.Errorf("failed checks %d, want 1", s.status.FailedChecks)
+				}
+			}},
+		{name: "Paused, failureLimit reached: RolledBack", from: with(in(p, v1alpha1.PhasePaused, 1), failed(1)), ev: due(sec, softFail),
+			phase: v1alpha1.PhaseRolledBack, step: 1, fx: fxEnd(v1alpha1.PhaseRolledBack, 1, 0), then: lastDecision("RolledBack", "check failed (2 of 2)")},
 		{name: "Succeeded waits", from: in(p, v1alpha1.PhaseSucceeded, 4), ev: due(sec, nil), phase: v1alpha1.PhaseSucceeded, step: 4, fx: []string{"view"}},
 		{name: "RolledBack waits", from: in(p, v1alpha1.PhaseRolledBack, 2), ev: due(sec, nil), phase: v1alpha1.PhaseRolledBack, step: 2, fx: []string{"view"}},
 		{name: "Failed waits", from: in(p, v1alpha1.PhaseFailed, 2), ev: due(sec, nil), phase: v1alpha1.PhaseFailed, step: 2, fx: []string{"view"}},
@@ -164,7 +180,8 @@ func TestMachineBreached(t *testing.T) {
 			phase: v1alpha1.PhaseRolledBack, step: -1, fx: fxEnd(v1alpha1.PhaseRolledBack, -1, 0)},
 		{name: "Pending ignores reports", from: in(p, v1alpha1.PhasePending, 0), ev: ev, phase: v1alpha1.PhasePending, step: 0, fx: []string{}},
 		{name: "Promoting ignores reports", from: in(p, v1alpha1.PhasePromoting, 4), ev: ev, phase: v1alpha1.PhasePromoting, step: 4, fx: []string{}},
-		{name: "Paused ignores reports", from: in(p, v1alpha1.PhasePaused, 1), ev: ev, phase: v1alpha1.PhasePaused, step: 1, fx: []string{}},
+		{name: "Paused rolls back on the report", from: in(p, v1alpha1.PhasePaused, 1), ev: ev,
+			phase: v1alpha1.PhaseRolledBack, step: 1, fx: fxEnd(v1alpha1.PhaseRolledBack, 1, 0)},
 		{name: "RolledBack ignores reports", from: in(p, v1alpha1.PhaseRolledBack, 1), ev: ev, phase: v1alpha1.PhaseRolledBack, step: 1, fx: []string{}},
 		{name: "suspended ignores reports", from: in(testPlan(func(c *v1alpha1.Canary) { c.Spec.Suspend = true }), v1alpha1.PhaseProgressing, 1), ev: ev,
 			phase: v1alpha1.PhaseProgressing, step: 1, fx: []string{}},

@@ -17,11 +17,15 @@ func refusal(s *state, op Operation) error {
 	case OpPromote, OpAbort:
 		ok = !terminal(phase)
 	case OpPause:
-		ok = !terminal(phase) && phase != v1alpha1.PhasePaused
+		ok = !terminal(phase) && phase != v1alpha1.PhasePaused && phase != v1alpha1.PhaseError
 	case OpResume:
 		ok = phase == v1alpha1.PhasePaused
 	case OpRetry:
-		ok = phase == v1alpha1.PhaseRolledBack || phase == v1alpha1.PhaseFailed
+		ok = phase == v1alpha1.PhaseRolledBack || phase == v1alpha1.PhaseFailed || phase == v1alpha1.PhaseError
+	case OpUndo:
+		// After a rollback it changes no weight (unless the canary still
+		// holds some), but an operator may always ask for the stable.
+		ok = terminal(phase) || phase == v1alpha1.PhaseError
 	default:
 		return fmt.Errorf("unknown operation %q", op)
 	}
@@ -38,34 +42,65 @@ func (m *machine) operate(ev operated) {
 		m.emit(refused{err})
 		return
 	}
+	if ev.op == OpUndo && ev.stableMissing != "" {
+		m.emit(refused{fmt.Errorf("%w: undo: the stable Upstream %s is not in the store: routing to it would fail every request", ErrConflict, ev.stableMissing)})
+		return
+	}
+	m.manual, m.actor = true, ev.who
 	by := "by operator"
 	if ev.who != "" {
 		by += " (" + ev.who + ")"
 	}
+	if s.status.Phase == v1alpha1.PhaseError {
+		s.status.Conditions = withoutCondition(s.status.Conditions, condUnreadable)
+		s.message = ""
+	}
+	blueGreen := s.plan.strategy() == v1alpha1.StrategyBlueGreen
 	switch phase := s.status.Phase; ev.op {
 	case OpPromote:
-		if ev.full {
-			m.succeed(at, "promoted to 100% "+by)
-			break
-		}
-		m.decide(at, "Promoted", "promoted to the next step "+by, s.live)
-		if phase == v1alpha1.PhasePending || phase == v1alpha1.PhaseMirroring {
-			m.enterStep(at, 0, "promoted "+by)
-		} else {
-			m.advance(at)
+		switch {
+		case phase == v1alpha1.PhaseBaking || s.bakePaused():
+			m.succeed(at, "bake ended: promoted "+by)
+		case ev.full:
+			m.complete(at, "promoted to 100% "+by)
+		case phase == v1alpha1.PhaseError:
+			m.enterStep(at, max(s.status.Step, 0), "promoted "+by+" out of Error; the step's window starts again")
+		case blueGreen:
+			m.decide(at, "Promoted", "promoted to the switch "+by, s.live)
+			m.promoting(at, "promoted "+by)
+		default:
+			m.decide(at, "Promoted", "promoted to the next step "+by, s.live)
+			if phase == v1alpha1.PhasePending || phase == v1alpha1.PhaseMirroring {
+				m.enterStep(at, 0, "promoted "+by)
+			} else {
+				m.advance(at)
+			}
 		}
 	case OpPause:
 		m.pause(at, "paused "+by, s.live)
 	case OpResume:
-		if s.status.Step < 0 && s.plan.obj.Spec.Mirror != nil {
+		switch {
+		case s.bakePaused():
+			m.resumeBake(at, by)
+		case s.plan.obj.Spec.Mirror != nil && (s.status.Step < 0 || blueGreen):
 			m.enterMirror(at)
-		} else {
+		default:
 			m.enterStep(at, max(s.status.Step, 0), "resumed "+by+"; the step's window starts again")
 		}
 	case OpAbort:
 		m.rollback(at, v1alpha1.PhaseRolledBack, "aborted "+by, s.live)
 	case OpRetry:
 		m.begin(at, "retry of "+s.status.Release+" "+by, ev.releases)
+	case OpUndo:
+		if (phase == v1alpha1.PhaseRolledBack || phase == v1alpha1.PhaseFailed) && s.status.Weight == 0 {
+			// Already on the stable: recorded, nothing moves, no hooks.
+			s.status.Phase = v1alpha1.PhaseRolledBack
+			m.emit(m.routes())
+			m.decide(at, string(v1alpha1.PhaseRolledBack), "undone "+by+": the stable already had 100%", nil)
+			m.emit(persistStatus{s.status}, publishView{})
+			break
+		}
+		m.rollback(at, v1alpha1.PhaseRolledBack, "undone "+by+": the stable has 100% again", nil)
 	}
 }
 

@@ -48,7 +48,7 @@ func TestMachineOperations(t *testing.T) {
 			phase: v1alpha1.PhaseFailed, step: 2, fx: conflict(OpPromote, v1alpha1.PhaseFailed)},
 
 		{name: "pause Progressing", from: in(p, v1alpha1.PhaseProgressing, 1), ev: operated{at: at(time.Second), op: OpPause},
-			phase: v1alpha1.PhasePaused, step: 1, fx: fxPause(1, 5), then: all(lastDecision("Paused", "paused by operator"), nextCheckAt(time.Time{}))},
+			phase: v1alpha1.PhasePaused, step: 1, fx: fxPause(1, 5), then: all(lastDecision("Paused", "paused by operator"), nextCheckAt(at(2*time.Second)))},
 		{name: "pause Pending", from: in(p, v1alpha1.PhasePending, 0), ev: op(OpPause), phase: v1alpha1.PhasePaused, step: 0, fx: fxPause(0, 0)},
 		{name: "pause Mirroring", from: in(pm, v1alpha1.PhaseMirroring, -1), ev: op(OpPause), phase: v1alpha1.PhasePaused, step: -1, fx: fxPause(-1, 0)},
 		{name: "pause Promoting", from: in(p, v1alpha1.PhasePromoting, 4), ev: op(OpPause), phase: v1alpha1.PhasePaused, step: 4, fx: fxPause(4, 100)},
@@ -132,7 +132,7 @@ func TestMachineGateAnswered(t *testing.T) {
 			phase: v1alpha1.PhaseProgressing, step: 1, fx: []string{}, then: gateIs(false, false)},
 		{name: "a gate nobody asked: stale", from: in(pre, v1alpha1.PhasePending, 0), ev: answer(call, true),
 			phase: v1alpha1.PhasePending, step: 0, fx: []string{}},
-		{name: "no check scheduled: recorded only", from: with(in(pre, v1alpha1.PhasePaused, 0), asked), ev: answer(call, true),
+		{name: "no check scheduled: recorded only", from: with(with(in(pre, v1alpha1.PhasePaused, 0), asked), func(s *state) { s.nextCheck = time.Time{} }), ev: answer(call, true),
 			phase: v1alpha1.PhasePaused, step: 0, fx: []string{}, then: gateIs(true, true)},
 	})
 }
@@ -180,7 +180,7 @@ func TestMachineRestored(t *testing.T) {
 			}},
 		{name: "this release saved Paused: waits", from: state{},
 			ev:    restored{at: now, plan: p, saved: saved(v1alpha1.PhasePaused, p.release, 1, 5), releases: log},
-			phase: v1alpha1.PhasePaused, step: 1, fx: []string{"log canary resumed", "routes 5", "view"}, then: nextCheckAt(time.Time{})},
+			phase: v1alpha1.PhasePaused, step: 1, fx: []string{"log canary resumed", "routes 5", "view"}, then: nextCheckAt(now.Add(time.Second))},
 		{name: "this release saved, log ahead of it: no release record", from: state{},
 			ev:    restored{at: now, plan: p, saved: saved(v1alpha1.PhaseProgressing, p.release, 1, 5), releases: log[:1]},
 			phase: v1alpha1.PhaseProgressing, step: 1, fx: []string{"log canary resumed", "routes 5", "view"}, then: release(0)},

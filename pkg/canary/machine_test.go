@@ -29,11 +29,11 @@ func testPlan(mutate ...func(*v1alpha1.Canary)) *plan {
 
 // in is a rollout of p in phase at step, as the engine leaves it: the
 // window began at t0 and is marked, a check is due at t0+1s unless the
-// phase waits for an operator.
+// phase waits for an operator (a paused rollout is still checked).
 func in(p *plan, phase v1alpha1.CanaryPhase, step int32) state {
 	var w int32
 	switch {
-	case phase == v1alpha1.PhaseSucceeded:
+	case phase == v1alpha1.PhaseSucceeded || phase == v1alpha1.PhaseBaking:
 		w = 100
 	case phase == v1alpha1.PhaseProgressing || phase == v1alpha1.PhasePaused || phase == v1alpha1.PhasePromoting:
 		if step >= 0 {
@@ -45,7 +45,7 @@ func in(p *plan, phase v1alpha1.CanaryPhase, step int32) state {
 		stepStart: t0, marked: true, nextCheck: at(p.interval),
 		release: Release{Number: 1, Release: p.release, Started: t0, Decisions: []v1alpha1.CanaryDecision{}},
 	}
-	if terminal(phase) || phase == v1alpha1.PhasePaused {
+	if terminal(phase) || phase == v1alpha1.PhaseError {
 		s.nextCheck = time.Time{}
 	}
 	return s
@@ -91,6 +91,9 @@ func describe(fx []effect) []string {
 			}
 			if f.mirror != nil {
 				d += fmt.Sprintf(" mirror %g", f.mirror.Percentage)
+			}
+			if f.cohort != nil {
+				d += " cohort"
 			}
 		case persistStatus:
 			d = fmt.Sprintf("persist %s/%d", f.status.Phase, f.status.Step)

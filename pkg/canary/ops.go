@@ -22,6 +22,10 @@ const (
 	OpAbort Operation = "abort"
 	// OpRetry starts a rolled-back or failed release again from the start.
 	OpRetry Operation = "retry"
+	// OpUndo returns a finished release (Succeeded) to the stable at
+	// 100%: the phase becomes RolledBack. Refused when the stable
+	// Upstream is gone from the store.
+	OpUndo Operation = "undo"
 )
 
 // Errors of Do.
@@ -80,6 +84,12 @@ func (e *Engine) operate(ctx context.Context, o op) opReply {
 			return opReply{view: viewOf(r), err: fmt.Errorf("read the release history of %s: %w", r.id, err)}
 		}
 		ev.releases = list
+	}
+	if o.what == OpUndo {
+		st := r.st.plan.stableT
+		if _, ok := e.cfg.Store.Read().Upstream(ident.Key{Namespace: st.Namespace, Name: st.Upstream}); !ok {
+			ev.stableMissing = st.Namespace + "/" + st.Upstream
+		}
 	}
 	if err := e.feed(ctx, r, ev); err != nil {
 		if !errors.Is(err, ErrConflict) {

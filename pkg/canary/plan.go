@@ -38,6 +38,17 @@ func newPlan(c *v1alpha1.Canary, settle time.Duration) *plan {
 	}
 }
 
+// strategy is the plan's strategy (defaulted: canary).
+func (p *plan) strategy() v1alpha1.CanaryStrategy {
+	if p.obj.Spec.Strategy == "" {
+		return v1alpha1.StrategyCanary
+	}
+	return p.obj.Spec.Strategy
+}
+
+// bake is analysis.bakeTime (0: none).
+func (p *plan) bake() time.Duration { return p.obj.Spec.Analysis.BakeTime.Get(0) }
+
 // releaseID is the canary upstream a rollout is for.
 func releaseID(c *v1alpha1.Canary) string { return c.Spec.Canary.In(c.Namespace).String() }
 
@@ -49,6 +60,13 @@ type rollout struct {
 	src       *v1alpha1.Canary // the store's object, to notice changes
 	st        state
 	lastSaved string // the saved status, encoded, to skip equal writes
+	// unsaved holds the status and releases whose save failed, retried
+	// with backoff (retrySaves) until they are saved: a rollback must not
+	// be lost. A later successful save of the status supersedes unsaved.
+	unsaved         *v1alpha1.CanaryStatus
+	unsavedReleases map[int]Release
+	saveRetryAt     time.Time
+	saveBackoff     time.Duration
 }
 
 // clusterIndex finds the rollouts that judge a cluster (as canary or

@@ -52,6 +52,8 @@ func (e *Engine) Run(ctx context.Context) error {
 				// webhook answer, a report) acts on them; what it serves
 				// comes from follow.
 				e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, clusterIndex{}, map[string]time.Time{}
+				e.waiting = map[string]string{}
+				e.clearUnsaved()
 				e.followAt = time.Time{}
 				e.wasLeader = false
 			}
@@ -63,6 +65,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			// Just elected: forget what a follower knew and resume from
 			// the saved status.
 			e.rollouts, e.byCluster, e.retryAt = map[string]*rollout{}, clusterIndex{}, map[string]time.Time{}
+			e.waiting = map[string]string{}
+			e.clearUnsaved()
 			e.wasLeader = true
 			e.sync(ctx, now)
 		default:
@@ -147,6 +151,7 @@ func (e *Engine) onClusterReport(ctx context.Context, provider, cluster string, 
 
 // due runs the checks whose time has come.
 func (e *Engine) due(ctx context.Context, now time.Time) {
+	e.retrySaves(ctx, now)
 	for _, r := range e.rollouts {
 		if !r.st.nextCheck.IsZero() && !now.Before(r.st.nextCheck) {
 			e.check(ctx, r, now)
@@ -159,7 +164,7 @@ func (e *Engine) due(ctx context.Context, now time.Time) {
 func (e *Engine) check(ctx context.Context, r *rollout, now time.Time) {
 	ev := checkDue{at: now}
 	if r.st.judging() && e.mark(ctx, r, now) {
-		ev.verdict, ev.err = e.meter.measure(ctx, &r.st, r.st.status.Phase == v1alpha1.PhaseProgressing)
+		ev.verdict, ev.err = e.meter.measure(ctx, &r.st, r.st.status.Phase != v1alpha1.PhaseMirroring)
 	}
 	e.feed(ctx, r, ev)
 }

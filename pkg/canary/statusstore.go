@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,28 @@ type StatusStore interface {
 	// Save replaces the saved status.
 	Save(ctx context.Context, key ident.Key, st *v1alpha1.CanaryStatus) error
 }
+
+// UnreadableStatusError is a StatusStore's answer when a saved status
+// exists but cannot be read (a corrupt or unreadable file). Previous is
+// the redundant copy of the last good save when that one is readable; the
+// engine then keeps its weights, in phase Error, until an operator acts.
+// Without it the engine serves the stable at 100%. Other load errors are
+// taken as passing (the engine retries and changes nothing meanwhile).
+type UnreadableStatusError struct {
+	Path string
+	Err  error
+	// Previous is the copy of the last good save (PreviousPath), nil when
+	// it is missing or unreadable too (PreviousErr).
+	Previous     *v1alpha1.CanaryStatus
+	PreviousPath string
+	PreviousErr  error
+}
+
+func (e *UnreadableStatusError) Error() string {
+	return fmt.Sprintf("cannot read the saved status %s: %v", e.Path, e.Err)
+}
+
+func (e *UnreadableStatusError) Unwrap() error { return e.Err }
 
 // StatusDeleter is implemented by stores that forget a deleted Canary's
 // status (Kubernetes does not need to: the object and its status go together).
@@ -129,11 +152,14 @@ func UpsertRelease(list []Release, r Release, max int) []Release {
 // directory (--state-dir):
 //
 //	<dir>/status/<namespace>/<name>.json
+//	<dir>/status/<namespace>/<name>.prev.json   a second copy of the last good save
 //	<dir>/releases/<namespace>/<name>.json
 //
 // Every write is atomic: a temp file in the same directory, fsync, rename,
 // fsync of the directory. A crash leaves the old or the new file, never a
-// torn one.
+// torn one. A status file damaged afterwards (disk, hand edit) is what
+// the second copy is for: Load returns an *UnreadableStatusError carrying
+// it, and the next Save moves the damaged file aside as <name>.corrupt.json.
 type FileStore struct {
 	dir string
 	mu  sync.Mutex
@@ -151,26 +177,60 @@ func (f *FileStore) path(kind string, k ident.Key) string {
 	return filepath.Join(f.dir, kind, k.Namespace, k.Name+".json")
 }
 
+// prevPath is the second copy of the status at path.
+func prevPath(path string) string { return strings.TrimSuffix(path, ".json") + ".prev.json" }
+
 func (f *FileStore) Load(_ context.Context, k ident.Key) (*v1alpha1.CanaryStatus, error) {
+	path := f.path("status", k)
 	var st v1alpha1.CanaryStatus
-	ok, err := readJSON(f.path("status", k), &st)
-	if err != nil || !ok {
-		return nil, err
+	ok, err := readJSON(path, &st)
+	if err == nil && ok {
+		return &st, nil
 	}
-	return &st, nil
+	ue := &UnreadableStatusError{Path: path, Err: err, PreviousPath: prevPath(path)}
+	var prev v1alpha1.CanaryStatus
+	pok, perr := readJSON(ue.PreviousPath, &prev)
+	switch {
+	case perr != nil:
+		ue.PreviousErr = perr
+	case pok:
+		ue.Previous = &prev
+	case !ok:
+		return nil, nil // neither: nothing was ever saved
+	default:
+		ue.PreviousErr = fs.ErrNotExist
+	}
+	if !ok && err == nil {
+		// The status is gone but its copy is not: someone removed it.
+		ue.Err = fs.ErrNotExist
+	}
+	return nil, ue
 }
 
+// Save writes the status, then its second copy. A status file that no
+// longer parses is kept aside (<name>.corrupt.json) for whoever looks
+// into it.
 func (f *FileStore) Save(_ context.Context, k ident.Key, st *v1alpha1.CanaryStatus) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return writeJSONAtomic(f.path("status", k), st)
+	path := f.path("status", k)
+	if b, err := os.ReadFile(path); err == nil && !json.Valid(b) {
+		_ = os.Rename(path, strings.TrimSuffix(path, ".json")+".corrupt.json")
+	}
+	if err := writeJSONAtomic(path, st); err != nil {
+		return err
+	}
+	return writeJSONAtomic(prevPath(path), st)
 }
 
 func (f *FileStore) Delete(_ context.Context, k ident.Key) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := os.Remove(f.path("status", k)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete canary state: %w", err)
+	path := f.path("status", k)
+	for _, p := range []string{prevPath(path), path} { // the copy first: a crash never leaves a copy without its status
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete canary state: %w", err)
+		}
 	}
 	return nil
 }

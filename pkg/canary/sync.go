@@ -2,9 +2,12 @@ package canary
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
@@ -19,6 +22,7 @@ import (
 func (e *Engine) sync(ctx context.Context, now time.Time) {
 	txn := e.cfg.Store.Read()
 	seen := make(map[string]bool, len(e.rollouts))
+	holders := e.holders(txn.Canaries())
 	for _, c := range txn.Canaries() {
 		key := ident.Key{Namespace: c.Namespace, Name: c.Name}
 		if key.Namespace == "" {
@@ -27,6 +31,11 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 		id := key.String()
 		seen[id] = true
 		r := e.rollouts[id]
+		if h := holders[groupOf(c)]; h != nil && h != c {
+			e.wait(ctx, r, c, h, now)
+			continue
+		}
+		delete(e.waiting, id)
 		if r != nil && r.src == c {
 			continue
 		}
@@ -58,6 +67,8 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 				// served until the new one can start (adopt, next sync).
 				e.byCluster.set(r, false)
 				delete(e.rollouts, id)
+				r.unsaved, r.unsavedReleases = nil, nil
+				e.setUnsaved(r)
 				e.retryLater(id, now, fmt.Errorf("read the release history of %s: %w", r.id, err))
 				continue
 			}
@@ -78,8 +89,105 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 			delete(e.retryAt, id)
 		}
 	}
+	for id := range e.waiting {
+		if !seen[id] {
+			delete(e.waiting, id)
+		}
+	}
+	for id := range e.valid {
+		if !seen[id] {
+			delete(e.valid, id)
+		}
+	}
 	e.dropDeleted(seen)
 }
+
+// groupOf is the id (namespace/name) of the UpstreamGroup c releases.
+func groupOf(c *v1alpha1.Canary) string {
+	ns := c.Namespace
+	if ns == "" {
+		ns = v1alpha1.DefaultNamespace
+	}
+	return c.Spec.UpstreamGroup.In(ns).String()
+}
+
+// holders returns, per UpstreamGroup, the Canary that releases it: the
+// oldest claim (v1alpha1.OlderClaim) among those the engine could run
+// (valid, or running on an earlier valid spec). One release at a time per
+// group: the others wait until it is deleted.
+func (e *Engine) holders(cs []*v1alpha1.Canary) map[string]*v1alpha1.Canary {
+	out := map[string]*v1alpha1.Canary{}
+	for _, c := range cs {
+		if e.rollouts[canaryID(c)] == nil && !e.validates(c) {
+			continue
+		}
+		g := groupOf(c)
+		if h := out[g]; h == nil || v1alpha1.OlderClaim(c, h) {
+			out[g] = c
+		}
+	}
+	return out
+}
+
+// validates says whether c is valid, remembering the answer per object
+// (sync runs on every change and tick).
+func (e *Engine) validates(c *v1alpha1.Canary) bool {
+	id := canaryID(c)
+	if v, ok := e.valid[id]; ok && v.src == c {
+		return v.ok
+	}
+	ok := len(c.DeepCopy().Validate()) == 0
+	e.valid[id] = validity{src: c, ok: ok}
+	return ok
+}
+
+type validity struct {
+	src *v1alpha1.Canary
+	ok  bool
+}
+
+// wait keeps c, which is not its group's holder h, from acting: no
+// override (a running rollout of it is stopped, its saved status kept),
+// phase Pending with the reason in its view and saved status.
+func (e *Engine) wait(ctx context.Context, r *rollout, c, h *v1alpha1.Canary, now time.Time) {
+	id := canaryID(c)
+	msg := fmt.Sprintf("UpstreamGroup %s is released by Canary %s", groupOf(c), canaryID(h))
+	if r != nil {
+		e.byCluster.set(r, false)
+		delete(e.rollouts, id)
+		r.unsaved, r.unsavedReleases = nil, nil
+		e.setUnsaved(r)
+		if err := e.cfg.Store.Update(func(tx *store.WriteTxn) error { return tx.DeleteCanaryState(r.key) }); err != nil {
+			e.log.Error("delete canary state", "canary", id, "err", err)
+		}
+		e.log.Info("canary stopped: another Canary holds its group", "canary", id, "holder", canaryID(h))
+	}
+	if at, ok := e.retryAt[id]; e.waiting[id] == msg || ok && now.Before(at) {
+		return
+	}
+	p := newPlan(c, e.cfg.Settle)
+	v := View{Namespace: p.obj.Namespace, Name: c.Name, Phase: v1alpha1.PhasePending, Release: p.release,
+		Stable: p.stableT.Namespace + "/" + p.stableT.Upstream, Group: p.groupID, Provider: p.obj.Spec.Analysis.Provider,
+		Steps: p.weights, Message: msg, Decisions: []DecisionView{}}
+	e.views.set(id, v)
+	if e.leader() {
+		// No release: a later takeover starts a new one rather than
+		// resuming this placeholder.
+		st := &v1alpha1.CanaryStatus{Phase: v1alpha1.PhasePending, ObservedGeneration: c.Generation, Step: 0,
+			Conditions: []metav1.Condition{{Type: condWaiting, Status: metav1.ConditionTrue, Reason: "GroupHeld", Message: msg,
+				LastTransitionTime: metav1.NewTime(now)}}}
+		if err := e.cfg.Status.Save(ctx, ident.Key{Namespace: p.obj.Namespace, Name: c.Name}, st); err != nil {
+			e.log.Error("save the status of a waiting canary; retrying", "canary", id, "retry", loadRetry, "err", err)
+			e.retryAt[id] = now.Add(loadRetry)
+			return
+		}
+		delete(e.retryAt, id)
+	}
+	e.waiting[id] = msg
+}
+
+// condWaiting is the condition of a Canary waiting for its group.
+const condWaiting = "Waiting"
 
 // canaryID is the id of a Canary's rollout and store state.
 func canaryID(c *v1alpha1.Canary) string {
@@ -142,7 +250,12 @@ func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) error {
 	ev := restored{at: now, plan: newPlan(r.src, e.cfg.Settle)}
 	var err error
 	if ev.saved, err = e.cfg.Status.Load(ctx, r.key); err != nil {
-		return fmt.Errorf("load the saved status: %w", err)
+		// A status that exists but cannot be read will not get better by
+		// waiting: the rollout goes to Error (see restoreUnreadable).
+		if !errors.As(err, &ev.unreadable) {
+			return fmt.Errorf("load the saved status: %w", err)
+		}
+		e.log.Error("the saved canary status cannot be read: phase Error until an operator acts", "canary", r.id, "err", err)
 	}
 	if ev.releases, err = e.cfg.Releases.Releases(r.key); err != nil {
 		return fmt.Errorf("read the release history: %w", err)
@@ -175,6 +288,8 @@ func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) error {
 func (e *Engine) forget(ctx context.Context, r *rollout) {
 	e.byCluster.set(r, false)
 	delete(e.rollouts, r.id)
+	r.unsaved, r.unsavedReleases = nil, nil
+	e.setUnsaved(r)
 	e.feed(ctx, r, deleted{})
 }
 
