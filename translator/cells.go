@@ -80,7 +80,11 @@ type cell[T any, R any] struct {
 	problems []Problem
 	state    v1alpha1.State
 	reason   string
-	seen     uint64 // the last run the object was in the input
+	// serving is set when the object's version in the input is Rejected
+	// and its last accepted version (Input.LastAccepted) was compiled in
+	// its place: res is that version's.
+	serving *Served
+	seen    uint64 // the last run the object was in the input
 }
 
 // table holds one kind's cells.
@@ -241,6 +245,26 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 		comp.p.warn("metadata.name", "defined more than once; the first definition is used")
 	}
 	res := compile(comp, c)
+	oldServing := c.serving
+	c.serving = nil
+	if comp.p.rejected() {
+		if prev, acc, ok := lastAccepted[T](tr, c.key.Ref(t.kind), o); ok {
+			// Compile the last accepted version in the rejected one's
+			// place. Its problems are not reported (the report is the
+			// input version's), but what it read is kept with what the
+			// input version read, so that either's dependencies trigger
+			// a new compilation.
+			current := comp.p
+			comp.p, comp.refs = problems{}, comp.refs[:0]
+			c.obj = prev
+			served := compile(comp, c)
+			c.obj = o.obj
+			if !comp.p.rejected() {
+				res, c.serving = served, servedFrom(prev, acc)
+			}
+			comp.p = current
+		}
+	}
 	c.reads, c.problems = cloneOrNil(comp.reads), cloneOrNil(comp.p.list)
 	if !tr.forget {
 		tr.listen(&c.node, c.reads)
@@ -259,8 +283,9 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 			tr.mark(&c.node, !shape)
 		} // else the old result stays: its pointers are what readers hold
 	}
-	if fresh || !slices.Equal(oldProblems, c.problems) {
+	if fresh || !slices.Equal(oldProblems, c.problems) || !sameServed(oldServing, c.serving) {
 		c.state, c.reason = summarize(c.problems)
+		c.reason += c.serving.suffix()
 		reportMoved = true
 	}
 	return shapeMoved, reportMoved
@@ -278,5 +303,5 @@ func cloneOrNil[S ~[]E, E any](s S) S {
 
 // report is the cell's report, as an object of the table's kind.
 func (t *table[T, R]) report(c *cell[T, R]) Report {
-	return Report{Ref: c.key.Ref(t.kind), State: c.state, Reason: c.reason, Problems: c.problems}
+	return Report{Ref: c.key.Ref(t.kind), State: c.state, Reason: c.reason, Problems: c.problems, Serving: c.serving}
 }

@@ -113,11 +113,19 @@ func (t *Translator) reports() []Report {
 }
 
 // vsReport is a VirtualService's report with the problems its fleets found
-// (domains another one serves) after its own.
+// (domains an older claim holds) after its own. A VirtualService the fleets
+// rejected is served in no version.
 func vsReport(c *cell[*v1alpha1.VirtualService, vsResult], fleet []Problem) Report {
 	p := problems{list: append([]Problem(nil), c.problems...)}
+	var fleetRejected bool
 	for _, q := range fleet {
 		p.add(q.Severity, q.Field, q.Message)
+		fleetRejected = fleetRejected || q.Severity == v1alpha1.StateRejected
 	}
-	return buildReport(c.key.Ref(v1alpha1.KindVirtualService), p.list)
+	r := buildReport(c.key.Ref(v1alpha1.KindVirtualService), p.list)
+	if c.serving != nil && !fleetRejected {
+		r.Serving = c.serving
+		r.Reason += c.serving.suffix()
+	}
+	return r
 }
