@@ -81,8 +81,18 @@ func (w *rworld) newGroup(n string) *v1alpha1.UpstreamGroup {
 	return g
 }
 
+// since is a creationTimestamp: none, or one of three, so that claims
+// are decided by time, by name, or by both.
+func (w *rworld) since() metav1.Time {
+	if w.r.IntN(2) == 0 {
+		return metav1.Time{}
+	}
+	return metav1.NewTime(time.Date(2026, 11, 29, 8+w.r.IntN(3), 0, 0, 0, time.UTC))
+}
+
 func (w *rworld) newVS(n string) *v1alpha1.VirtualService {
 	v := &v1alpha1.VirtualService{ObjectMeta: meta(n)}
+	v.CreationTimestamp = w.since()
 	doms := []string{fmt.Sprintf("d%d.example.com", w.r.IntN(4))}
 	if w.r.IntN(3) == 0 {
 		doms = append(doms, fmt.Sprintf("d%d.example.com", w.r.IntN(4)))
@@ -137,6 +147,7 @@ func (w *rworld) newGW(n string) *v1alpha1.Gateway {
 
 func (w *rworld) newCanary(n string) *v1alpha1.Canary {
 	c := &v1alpha1.Canary{ObjectMeta: meta(n)}
+	c.CreationTimestamp = w.since()
 	c.Spec.UpstreamGroup = ref(w.grp())
 	c.Spec.Stable = ref(w.up())
 	c.Spec.Canary = ref(w.up())

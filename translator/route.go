@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 )
@@ -14,10 +16,14 @@ import (
 // vsResult is one VirtualService with its resolved routes.
 type vsResult struct {
 	ok bool
-	// domains are its own domains (duplicates dropped); a fleet may drop
-	// more that another VirtualService already serves.
-	domains []string
-	routes  []*Route
+	// domains are its own domains (duplicates dropped); domainAt their
+	// indexes in the spec's list.
+	domains  []string
+	domainAt []int
+	// since is the object's creationTimestamp: the age of its claim on its
+	// domains (see layout.claimDomains).
+	since  metav1.Time
+	routes []*Route
 	// origins are the VirtualService and the groups its routes use, sorted.
 	origins []ident.Ref
 	// refs are the clusters it references (whether or not accepted).
@@ -36,7 +42,8 @@ func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResu
 		return vsResult{}
 	}
 	e := vsResult{origins: []ident.Ref{v.key.Ref(v1alpha1.KindVirtualService)}}
-	e.domains = domainsIR(&c.p, v.obj.Spec.VirtualHost.Domains)
+	e.domains, e.domainAt = domainsIR(&c.p, v.obj.Spec.VirtualHost.Domains)
+	e.since = v.obj.CreationTimestamp
 	routes := v.obj.Spec.VirtualHost.Routes
 	e.routes = make([]*Route, 0, len(routes))
 	for j := range routes {
@@ -54,7 +61,7 @@ func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResu
 // (acceptance, domains, origins, the clusters routes use); the content adds
 // the routes themselves.
 func sameVirtualService(a, b vsResult) (shape, content bool) {
-	shape = a.ok == b.ok && slices.Equal(a.domains, b.domains) && slices.Equal(a.origins, b.origins) &&
+	shape = a.ok == b.ok && slices.Equal(a.domains, b.domains) && slices.Equal(a.domainAt, b.domainAt) && a.since.Equal(&b.since) && slices.Equal(a.origins, b.origins) &&
 		slices.Equal(a.refs, b.refs) && slices.Equal(clustersUsed(a.routes), clustersUsed(b.routes))
 	return shape, shape && reflect.DeepEqual(a.routes, b.routes)
 }
@@ -83,8 +90,9 @@ func clustersUsed(routes []*Route) []string {
 // domainsIR checks what Validate leaves to Envoy: control characters, and
 // domains equal but for case (Envoy compares domains lower-cased and NACKs
 // duplicates).
-func domainsIR(p *problems, ds []string) []string {
-	out := make([]string, 0, len(ds))
+func domainsIR(p *problems, ds []string) (out []string, at []int) {
+	out = make([]string, 0, len(ds))
+	at = make([]int, 0, len(ds))
 	seen := make(map[string]struct{}, len(ds))
 	for i, d := range ds {
 		fp := "spec.virtualHost.domains[" + strconv.Itoa(i) + "]"
@@ -99,8 +107,9 @@ func domainsIR(p *problems, ds []string) []string {
 		}
 		seen[l] = struct{}{}
 		out = append(out, d)
+		at = append(at, i)
 	}
-	return out
+	return out, at
 }
 
 func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {

@@ -50,6 +50,9 @@ type Translator struct {
 	canaries *table[*v1alpha1.Canary, canaryResult]
 	vss      *table[*v1alpha1.VirtualService, vsResult]
 	gateways []*gatewayEntry
+	// canaryClaims are the Canaries Rejected because an older one
+	// releases their group (claimGroups).
+	canaryClaims map[ident.Key]Problem
 
 	// added is set once a run creates a cell: reads of missing objects
 	// must then be checked again.
@@ -132,13 +135,14 @@ func (t *Translator) compile(in *Input, opts Options) *IR {
 	shape[1], reps[1] = t.groups.sync(t, in.UpstreamGroups, union(overridesMoved, acceptedMoved[v1alpha1.KindUpstreamGroup]), compileGroup, sameGroup)
 	shape[2], reps[2] = t.canaries.sync(t, in.Canaries, acceptedMoved[v1alpha1.KindCanary], compileCanary, sameCanary)
 	shape[3], reps[3] = t.vss.sync(t, in.VirtualServices, acceptedMoved[v1alpha1.KindVirtualService], compileVirtualService, sameVirtualService)
+	claimsMoved := t.claimGroups()
 	gwMoved := t.compileGateways()
 	moved := shape[0] || shape[1] || shape[2] || shape[3] || gwMoved || t.layout == nil
 	if moved {
 		t.layout = t.newLayout()
 		t.stats.Layout = true
 	}
-	if moved || reps[0] || reps[1] || reps[2] || reps[3] || t.reps == nil {
+	if moved || reps[0] || reps[1] || reps[2] || reps[3] || claimsMoved || t.reps == nil {
 		t.repsOld = true
 	}
 	return t.layout.ir()
