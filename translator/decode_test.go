@@ -19,7 +19,8 @@ import (
 //	kind: TestEndpoints   # Input.Endpoints
 //	endpoints: {"ns/upstream": [{address, port, region, zone, weight}]}
 //	kind: TestOverrides   # Input.Overrides
-//	overrides: {"ns/group": {canary, weights: {"ns/upstream": 50}, mirror}}
+//	overrides: {"ns/group": {canary, weights: {"ns/upstream": 50}, mirror,
+//	            upstream: "ns/canary-upstream", stickiness, cohort}}
 //	kind: TestOptions     # Options
 //	loadReporting: true
 
@@ -34,9 +35,12 @@ type testEndpoint struct {
 }
 
 type testOverride struct {
-	Canary  string            `json:"canary,omitempty"`
-	Weights map[string]uint32 `json:"weights,omitempty"`
-	Mirror  *v1alpha1.Mirror  `json:"mirror,omitempty"`
+	Canary     string                     `json:"canary,omitempty"`
+	Weights    map[string]uint32          `json:"weights,omitempty"`
+	Mirror     *v1alpha1.Mirror           `json:"mirror,omitempty"`
+	Upstream   string                     `json:"upstream,omitempty"`
+	Stickiness *v1alpha1.CanaryStickiness `json:"stickiness,omitempty"`
+	Cohort     *v1alpha1.CanaryABTest     `json:"cohort,omitempty"`
 }
 
 type testDoc struct {
@@ -129,9 +133,12 @@ func applyTestDoc(in *Input, opts *Options, d *testDoc) {
 		if in.Overrides == nil {
 			in.Overrides = map[ident.Key]GroupOverride{}
 		}
-		ov := GroupOverride{Mirror: o.Mirror}
+		ov := GroupOverride{Mirror: o.Mirror, Stickiness: o.Stickiness, Cohort: o.Cohort}
 		if o.Canary != "" {
 			ov.Canary = ident.MustParseKey(o.Canary)
+		}
+		if o.Upstream != "" {
+			ov.Upstream = ident.MustParseKey(o.Upstream)
 		}
 		for u, w := range o.Weights {
 			if ov.Weights == nil {

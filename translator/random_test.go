@@ -214,6 +214,21 @@ func (w *rworld) edit() string {
 			if r.IntN(2) == 0 {
 				ov.Mirror = &v1alpha1.Mirror{Upstream: ref(w.up()), Percentage: float64(r.IntN(50))}
 			}
+			if r.IntN(4) != 0 {
+				ov.Upstream = ident.NewKey("default", w.up())
+			}
+			switch r.IntN(3) {
+			case 0:
+				ov.Stickiness = &v1alpha1.CanaryStickiness{Header: "x-user"}
+			case 1:
+				ov.Stickiness = &v1alpha1.CanaryStickiness{Cookie: &v1alpha1.StickyCookie{Name: "u", TTL: v1alpha1.Duration([]string{"", "1h", "soon"}[r.IntN(3)])}}
+			}
+			if r.IntN(3) == 0 {
+				ov.Cohort = &v1alpha1.CanaryABTest{Headers: []v1alpha1.HeaderMatcher{{Name: "x-beta", Value: "1"}}}
+				if r.IntN(2) == 0 {
+					ov.Cohort.Cookie = &v1alpha1.CookieMatcher{Name: "grp", Value: fmt.Sprint(r.IntN(2))}
+				}
+			}
 			w.overrides[k] = ov
 		}
 		return "override " + k.String()
@@ -397,12 +412,26 @@ func TestTranslatorMatchesTranslateWideEdits(t *testing.T) {
 					serving[r.Kind]++
 				}
 			}
+			for _, f := range want.Fleets {
+				for _, rc := range f.Routes {
+					for _, vh := range rc.VirtualHosts {
+						for _, rt := range vh.Routes {
+							switch {
+							case rt.Name == "cohort":
+								serving["cohort routes"]++
+							case rt.GetRoute().GetWeightedClusters().GetUseHashPolicy().GetValue():
+								serving["sticky routes"]++
+							}
+						}
+					}
+				}
+			}
 		}
 	}
-	t.Logf("reports serving a last accepted version, by kind: %v", serving)
-	for _, k := range []string{v1alpha1.KindUpstream, v1alpha1.KindUpstreamGroup, v1alpha1.KindVirtualService} {
+	t.Logf("reports serving a last accepted version, by kind, and routes a release adds to: %v", serving)
+	for _, k := range []string{v1alpha1.KindUpstream, v1alpha1.KindUpstreamGroup, v1alpha1.KindVirtualService, "cohort routes", "sticky routes"} {
 		if serving[k] == 0 {
-			t.Errorf("no %s ever served its last accepted version: the world does not test it", k)
+			t.Errorf("no %s: the world does not test it", k)
 		}
 	}
 }

@@ -47,7 +47,11 @@ func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResu
 	routes := v.obj.Spec.VirtualHost.Routes
 	e.routes = make([]*Route, 0, len(routes))
 	for j := range routes {
-		e.routes = append(e.routes, c.routeIR(&e, j, &routes[j]))
+		rt, cohort := c.routeIR(&e, j, &routes[j])
+		if cohort != nil {
+			e.routes = append(e.routes, cohort)
+		}
+		e.routes = append(e.routes, rt)
 	}
 	if len(e.origins) > 2 {
 		sort.Slice(e.origins[1:], func(a, b int) bool { return refLess(e.origins[1+a], e.origins[1+b]) })
@@ -112,10 +116,13 @@ func domainsIR(p *problems, ds []string) (out []string, at []int) {
 	return out, at
 }
 
-func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
+// routeIR resolves one route, and the route an abTest cohort of its group
+// adds before it (nil when none).
+func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) (rt, cohort *Route) {
 	p := &c.p
 	fp := "spec.virtualHost.routes[" + strconv.Itoa(i) + "]"
-	rt := &Route{Name: r.Name, Matches: matchesIR(p, fp, r.Matchers)}
+	rt = &Route{Name: r.Name, Matches: matchesIR(p, fp, r.Matchers)}
+	var group *groupResult
 	down := func(fieldPath, why string) {
 		p.warn(fieldPath, why+"; the route answers 503")
 		rt.Direct = &DirectResponse{Status: unavailable, Body: why + "\n"}
@@ -153,12 +160,13 @@ func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
 			p.warn(afp, "UpstreamGroup "+g.key.String()+": "+n)
 		}
 		rt.Clusters, rt.Weighted = g.res.clusters, true
+		group = &g.res
 		if g.res.mirror != nil {
 			rt.Mirrors = append(rt.Mirrors, *g.res.mirror)
 		}
 	}
 	if rt.Direct != nil {
-		return rt // options shape forwarding; a direct response forwards nothing
+		return rt, nil // options shape forwarding; a direct response forwards nothing
 	}
 	if o := r.Options; o != nil {
 		ofp := fp + ".options"
@@ -175,7 +183,14 @@ func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
 		}
 		rt.HashPolicies = hashPoliciesIR(p, ofp, o.HashPolicies)
 	}
-	return rt
+	if group != nil && group.cohort != nil {
+		cohort = cohortRoute(rt, group.cohort)
+	}
+	if group != nil && group.sticky != nil {
+		rt.UseHashPolicy = true
+		rt.HashPolicies = addHash(rt.HashPolicies, *group.sticky)
+	}
+	return rt, cohort
 }
 
 func (e *vsResult) addOrigin(ref ident.Ref) {

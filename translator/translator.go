@@ -2,6 +2,7 @@ package translator
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
@@ -171,8 +172,9 @@ func changedKeys[V any](before, now map[ident.Key]V, equal func(a, b V) bool) ma
 }
 
 func sameOverride(a, b GroupOverride) bool {
-	return a.Canary == b.Canary && maps.Equal(a.Weights, b.Weights) &&
-		(a.Mirror == b.Mirror || (a.Mirror != nil && b.Mirror != nil && *a.Mirror == *b.Mirror))
+	return a.Canary == b.Canary && a.Upstream == b.Upstream && maps.Equal(a.Weights, b.Weights) &&
+		(a.Mirror == b.Mirror || (a.Mirror != nil && b.Mirror != nil && *a.Mirror == *b.Mirror)) &&
+		reflect.DeepEqual(a.Stickiness, b.Stickiness) && reflect.DeepEqual(a.Cohort, b.Cohort)
 }
 
 // exists reports whether the input has the referenced object.
