@@ -11,9 +11,14 @@ import (
 
 // Translate turns the input into Envoy resources per fleet plus a report
 // per input object. It is pure and deterministic: the same input gives
-// byte-identical output. A bad object never breaks a good one: a rejected
-// object is left out, and what references it gets a Warning and a safe
-// fallback (a route answering 503, a dropped destination or mirror).
+// byte-identical output. A bad object never breaks a good one: when an
+// object's version is Rejected and Input.LastAccepted has an earlier
+// version of it, that version is served in its place (the report stays
+// Rejected and says so in Serving; see lastaccepted.go); a rejected object
+// with no such version is left out, and what references it gets a Warning
+// and a safe fallback (a route answering 503, a dropped destination or
+// mirror). Claims on one thing (a domain in a fleet, a group's release)
+// go to the oldest object (v1alpha1.OlderClaim); the others are Rejected.
 //
 // Messages that are equal everywhere are shared between resources: treat
 // the output as read-only.
