@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 )
@@ -24,7 +26,7 @@ import (
 
 // lastAccepted returns the last accepted version of the object o is the
 // input version of, when there is one that is an earlier version: of the
-// right type and key, and not o itself.
+// right type and key, of the same incarnation, and not o itself.
 func lastAccepted[T object](tr *Translator, r ident.Ref, o listed[T]) (T, Accepted, bool) {
 	var zero T
 	acc, ok := tr.in.LastAccepted[r]
@@ -32,10 +34,28 @@ func lastAccepted[T object](tr *Translator, r ident.Ref, o listed[T]) (T, Accept
 		return zero, acc, false
 	}
 	prev, ok := acc.Obj.(T)
-	if !ok || prev == zero || prev == o.obj || (acc.Rev != 0 && acc.Rev == o.rev) || ident.KeyOf(prev) != r.Key() {
+	if !ok || prev == zero || prev == o.obj || (acc.Rev != 0 && acc.Rev == o.rev) || ident.KeyOf(prev) != r.Key() ||
+		!sameIncarnation(prev, o.obj) {
 		return zero, acc, false
 	}
 	return prev, acc, true
+}
+
+// sameIncarnation reports whether two versions can be of one object, not
+// of one deleted and created again under the same name (whose accepted
+// version must not come back): their UIDs and creationTimestamps agree
+// where both are set.
+func sameIncarnation(a, b any) bool {
+	ma, okA := a.(metav1.Object)
+	mb, okB := b.(metav1.Object)
+	if !okA || !okB {
+		return true
+	}
+	if ua, ub := ma.GetUID(), mb.GetUID(); ua != "" && ub != "" && ua != ub {
+		return false
+	}
+	ta, tb := ma.GetCreationTimestamp(), mb.GetCreationTimestamp()
+	return ta.IsZero() || tb.IsZero() || ta.Equal(&tb)
 }
 
 // servedFrom is the Served of an accepted version.

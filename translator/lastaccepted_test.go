@@ -197,6 +197,25 @@ func TestLastAcceptedGroup(t *testing.T) {
 			if rep := reportOf(t, out, v1alpha1.KindUpstreamGroup, "pay"); rep.Serving != nil {
 				t.Errorf("the input's own version as LastAccepted: serving %+v", rep.Serving)
 			}
+			// A version of an object of the same name deleted and created
+			// again is not an earlier version of this one.
+			for _, other := range []func(g *v1alpha1.UpstreamGroup){
+				func(g *v1alpha1.UpstreamGroup) { g.UID, w.g.UID = "old", "new" },
+				func(g *v1alpha1.UpstreamGroup) {
+					g.CreationTimestamp = metav1.NewTime(acceptedAt.Add(-time.Hour))
+					w.g.CreationTimestamp = metav1.NewTime(acceptedAt)
+				},
+			} {
+				w.g = w.g.DeepCopy()
+				prev := old.DeepCopy()
+				other(prev)
+				in := w.input(3)
+				in.LastAccepted = map[ident.Ref]translator.Accepted{k: {Obj: prev, Rev: 1, At: acceptedAt}}
+				if rep := reportOf(t, both(t, before, in), v1alpha1.KindUpstreamGroup, "pay"); rep.Serving != nil {
+					t.Errorf("another incarnation's version as LastAccepted: serving %+v", rep.Serving)
+				}
+				w.g.UID, w.g.CreationTimestamp = "", metav1.Time{}
+			}
 			// An entry of the wrong type is ignored.
 			in.LastAccepted[k] = translator.Accepted{Obj: w.vs, Rev: 1, At: acceptedAt}
 			if rep := reportOf(t, both(t, before, in), v1alpha1.KindUpstreamGroup, "pay"); rep.Serving != nil {
