@@ -84,7 +84,12 @@ type cell[T any, R any] struct {
 	// and its last accepted version (Input.LastAccepted) was compiled in
 	// its place: res is that version's.
 	serving *Served
-	seen    uint64 // the last run the object was in the input
+	// acc is Input.LastAccepted's entry for the object (hasAcc: there was
+	// one) when its input version last compiled to Rejected; the table
+	// lists such cells in consults (see table.acceptedMoved).
+	acc    Accepted
+	hasAcc bool
+	seen   uint64 // the last run the object was in the input
 }
 
 // table holds one kind's cells.
@@ -101,6 +106,9 @@ type table[T object, R any] struct {
 	last []Object[T]
 	// pending are the indexes of cells marked dirty in this run.
 	pending []int32
+	// consults are the cells whose input version compiled to Rejected:
+	// the only ones whose result depends on Input.LastAccepted.
+	consults map[ident.Key]struct{}
 }
 
 func newTable[T object, R any](kind string) *table[T, R] {
@@ -145,6 +153,27 @@ func (t *table[T, R]) changedAt(tr *Translator, list []Object[T], dirty map[iden
 	}
 	slices.Sort(redo)
 	return slices.Compact(redo), true
+}
+
+// acceptedMoved returns the cells to compile again because their
+// Input.LastAccepted entry changed: only cells whose input version is
+// Rejected read it, so only they are looked at, not the whole map.
+func (t *table[T, R]) acceptedMoved(tr *Translator) map[ident.Key]bool {
+	var out map[ident.Key]bool
+	for k := range t.consults {
+		c := t.cells[k]
+		if c == nil {
+			continue
+		}
+		a, has := tr.in.LastAccepted[k.Ref(t.kind)]
+		if has != c.hasAcc || (has && !sameAccepted(a, c.acc)) {
+			if out == nil {
+				out = map[ident.Key]bool{}
+			}
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // compileFunc compiles one object into a cell's result and problems.
@@ -221,6 +250,7 @@ func (t *table[T, R]) sync(tr *Translator, list []Object[T], dirty map[ident.Key
 				c.gone, c.shape, c.content = true, run, run
 				tr.mark(&c.node, true)
 				delete(t.cells, k)
+				delete(t.consults, k)
 				shapeMoved, reportsMoved = true, true
 			}
 		}
@@ -247,8 +277,17 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 	res := compile(comp, c)
 	oldServing := c.serving
 	c.serving = nil
-	if comp.p.rejected() {
-		if prev, acc, ok := lastAccepted[T](tr, c.key.Ref(t.kind), o); ok {
+	c.acc, c.hasAcc = Accepted{}, false
+	if !comp.p.rejected() {
+		delete(t.consults, c.key)
+	} else {
+		ref := c.key.Ref(t.kind)
+		c.acc, c.hasAcc = tr.in.LastAccepted[ref]
+		if t.consults == nil {
+			t.consults = map[ident.Key]struct{}{}
+		}
+		t.consults[c.key] = struct{}{}
+		if prev, acc, ok := lastAccepted[T](tr, ref, o); ok {
 			// Compile the last accepted version in the rejected one's
 			// place. Its problems are not reported (the report is the
 			// input version's), but what it read is kept with what the

@@ -88,32 +88,6 @@ func (s *Served) suffix() string {
 	return out + " instead"
 }
 
-// changedAccepted returns, by kind, the keys whose LastAccepted entry
-// differs between two inputs.
-func changedAccepted(before, now map[ident.Ref]Accepted) map[string]map[ident.Key]bool {
-	var out map[string]map[ident.Key]bool
-	mark := func(r ident.Ref) {
-		if out == nil {
-			out = map[string]map[ident.Key]bool{}
-		}
-		if out[r.Kind] == nil {
-			out[r.Kind] = map[ident.Key]bool{}
-		}
-		out[r.Kind][r.Key()] = true
-	}
-	for r, a := range now {
-		if b, had := before[r]; !had || !sameAccepted(a, b) {
-			mark(r)
-		}
-	}
-	for r := range before {
-		if _, has := now[r]; !has {
-			mark(r)
-		}
-	}
-	return out
-}
-
 func sameAccepted(a, b Accepted) bool {
 	if a.Rev != b.Rev || !a.At.Equal(b.At) {
 		return false

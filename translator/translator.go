@@ -126,21 +126,22 @@ func (t *Translator) compile(in *Input, opts Options) *IR {
 		t.opts, t.forget = opts, forget
 	}
 	var endpointsMoved, overridesMoved map[ident.Key]bool
-	var acceptedMoved map[string]map[ident.Key]bool
 	if t.in != nil {
 		endpointsMoved = changedKeys(t.in.Endpoints, in.Endpoints, slices.Equal)
 		overridesMoved = changedKeys(t.in.Overrides, in.Overrides, sameOverride)
-		acceptedMoved = changedAccepted(t.in.LastAccepted, in.LastAccepted)
 	}
 	t.in = in
+	var acceptedMoved [4]map[ident.Key]bool
+	acceptedMoved[0], acceptedMoved[1] = t.ups.acceptedMoved(t), t.groups.acceptedMoved(t)
+	acceptedMoved[2], acceptedMoved[3] = t.canaries.acceptedMoved(t), t.vss.acceptedMoved(t)
 	t.run++
 	t.stats = Stats{}
 	t.added = false
 	var shape, reps [4]bool
-	shape[0], reps[0] = t.ups.sync(t, in.Upstreams, union(endpointsMoved, acceptedMoved[v1alpha1.KindUpstream]), compileUpstream, sameUpstream)
-	shape[1], reps[1] = t.groups.sync(t, in.UpstreamGroups, union(overridesMoved, acceptedMoved[v1alpha1.KindUpstreamGroup]), compileGroup, sameGroup)
-	shape[2], reps[2] = t.canaries.sync(t, in.Canaries, acceptedMoved[v1alpha1.KindCanary], compileCanary, sameCanary)
-	shape[3], reps[3] = t.vss.sync(t, in.VirtualServices, acceptedMoved[v1alpha1.KindVirtualService], compileVirtualService, sameVirtualService)
+	shape[0], reps[0] = t.ups.sync(t, in.Upstreams, union(endpointsMoved, acceptedMoved[0]), compileUpstream, sameUpstream)
+	shape[1], reps[1] = t.groups.sync(t, in.UpstreamGroups, union(overridesMoved, acceptedMoved[1]), compileGroup, sameGroup)
+	shape[2], reps[2] = t.canaries.sync(t, in.Canaries, acceptedMoved[2], compileCanary, sameCanary)
+	shape[3], reps[3] = t.vss.sync(t, in.VirtualServices, acceptedMoved[3], compileVirtualService, sameVirtualService)
 	claimsMoved := t.claimGroups()
 	gwMoved := t.compileGateways()
 	moved := shape[0] || shape[1] || shape[2] || shape[3] || gwMoved || t.layout == nil
