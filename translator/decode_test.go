@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -23,6 +24,9 @@ import (
 //	            upstream: "ns/canary-upstream", stickiness, cohort}}
 //	kind: TestOptions     # Options
 //	loadReporting: true
+//	kind: TestLastAccepted  # Input.LastAccepted (revision 0)
+//	at: 2026-11-29T17:50:02Z
+//	objects: [{apiVersion, kind, metadata, spec}, ...]
 
 var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 
@@ -49,6 +53,9 @@ type testDoc struct {
 	Endpoints     map[string][]testEndpoint `json:"endpoints,omitempty"`
 	Overrides     map[string]testOverride   `json:"overrides,omitempty"`
 	LoadReporting bool                      `json:"loadReporting,omitempty"`
+	// TestLastAccepted: objects accepted at At.
+	At      time.Time         `json:"at,omitempty"`
+	Objects []json.RawMessage `json:"objects,omitempty"`
 }
 
 var apiVersions = map[string]bool{
@@ -78,12 +85,15 @@ func decodeInput(data []byte) (*Input, Options, error) {
 		}
 		var obj any
 		switch head.Kind {
-		case "TestEndpoints", "TestOverrides", "TestOptions":
+		case "TestEndpoints", "TestOverrides", "TestOptions", "TestLastAccepted":
 			var d testDoc
 			if err := strict(js, &d); err != nil {
 				return nil, opts, fmt.Errorf("document %d (%s): %w", i, head.Kind, err)
 			}
 			applyTestDoc(in, &opts, &d)
+			if err := applyLastAccepted(in, &d); err != nil {
+				return nil, opts, fmt.Errorf("document %d (%s): %w", i, head.Kind, err)
+			}
 			continue
 		case v1alpha1.KindUpstream:
 			o := &v1alpha1.Upstream{}
@@ -151,4 +161,43 @@ func applyTestDoc(in *Input, opts *Options, d *testDoc) {
 	if d.LoadReporting {
 		opts.LoadReporting = true
 	}
+}
+
+// applyLastAccepted reads a TestLastAccepted document's objects into
+// Input.LastAccepted.
+func applyLastAccepted(in *Input, d *testDoc) error {
+	for j, raw := range d.Objects {
+		var head struct {
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return fmt.Errorf("object %d: %w", j, err)
+		}
+		var obj interface {
+			GetNamespace() string
+			GetName() string
+		}
+		switch head.Kind {
+		case v1alpha1.KindUpstream:
+			obj = &v1alpha1.Upstream{}
+		case v1alpha1.KindUpstreamGroup:
+			obj = &v1alpha1.UpstreamGroup{}
+		case v1alpha1.KindVirtualService:
+			obj = &v1alpha1.VirtualService{}
+		case v1alpha1.KindGateway:
+			obj = &v1alpha1.Gateway{}
+		case v1alpha1.KindCanary:
+			obj = &v1alpha1.Canary{}
+		default:
+			return fmt.Errorf("object %d: unknown kind %q", j, head.Kind)
+		}
+		if err := strict(raw, obj); err != nil {
+			return fmt.Errorf("object %d (%s): %w", j, head.Kind, err)
+		}
+		if in.LastAccepted == nil {
+			in.LastAccepted = map[ident.Ref]Accepted{}
+		}
+		in.LastAccepted[ident.NewKey(obj.GetNamespace(), obj.GetName()).Ref(head.Kind)] = Accepted{Obj: obj, At: d.At}
+	}
+	return nil
 }
