@@ -5,6 +5,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // buildRouteConfig makes a RouteConfiguration from built virtual hosts.
@@ -78,6 +79,9 @@ func buildRouteAction(r *Route) *routev3.RouteAction {
 			ws[i] = &weights[i]
 		}
 		b.wc.Clusters = ws
+		if r.UseHashPolicy {
+			b.wc.RandomValueSpecifier = &routev3.WeightedCluster_UseHashPolicy{UseHashPolicy: wrapperspb.Bool(true)}
+		}
 		b.weighted.WeightedClusters = &b.wc
 		ra.ClusterSpecifier = &b.weighted
 	} else if len(r.Clusters) > 0 {

@@ -1,7 +1,10 @@
 package translator
 
 import (
+	"maps"
 	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
@@ -11,6 +14,11 @@ import (
 // of its upstreams, which must exist (warm) before the engine routes to them.
 type canaryResult struct {
 	refs []string
+	// claims is set when the Canary is valid: it claims the release of
+	// group, and since (its creationTimestamp) dates the claim.
+	claims bool
+	group  ident.Key
+	since  metav1.Time
 }
 
 // compileCanary reports on a Canary: Validate's problems, and a Warning
@@ -21,6 +29,7 @@ func compileCanary(c *compiler, cn *cell[*v1alpha1.Canary, canaryResult]) canary
 	if c.p.rejectAll(cn.obj.Validate()) {
 		return canaryResult{}
 	}
+	res := canaryResult{claims: true, group: ident.RefKey(cn.obj.Spec.UpstreamGroup, c.ns), since: cn.obj.CreationTimestamp}
 	g, why := c.lookupGroup(cn.obj.Spec.UpstreamGroup, false)
 	if why != "" {
 		c.p.warn("spec.upstreamGroup", why)
@@ -39,12 +48,52 @@ func compileCanary(c *compiler, cn *cell[*v1alpha1.Canary, canaryResult]) canary
 			c.p.warn(u.field, "Upstream "+ident.RefKey(u.ref, c.ns).String()+" is not a destination of UpstreamGroup "+g.key.String())
 		}
 	}
-	return canaryResult{refs: c.refsCopy()}
+	res.refs = c.refsCopy()
+	return res
 }
 
 func sameCanary(a, b canaryResult) (shape, content bool) {
-	shape = slices.Equal(a.refs, b.refs)
+	shape = slices.Equal(a.refs, b.refs) && a.claims == b.claims && a.group == b.group && a.since.Equal(&b.since)
 	return shape, shape
+}
+
+// claimGroups settles which Canary releases a group that several claim:
+// the oldest claim (v1alpha1.OlderClaim); the others are Rejected. It
+// reports whether the rejections changed.
+func (t *Translator) claimGroups() bool {
+	var holder map[ident.Key]*canaryCell
+	for _, c := range t.canaries.order {
+		if !c.res.claims {
+			continue
+		}
+		if holder == nil {
+			holder = map[ident.Key]*canaryCell{}
+		}
+		if h := holder[c.res.group]; h == nil || olderCanary(c, h) {
+			holder[c.res.group] = c
+		}
+	}
+	var out map[ident.Key]Problem
+	for _, c := range t.canaries.order {
+		if h := holder[c.res.group]; c.res.claims && h != c {
+			if out == nil {
+				out = map[ident.Key]Problem{}
+			}
+			out[c.key] = Problem{Severity: v1alpha1.StateRejected, Field: "spec.upstreamGroup",
+				Message: "UpstreamGroup " + c.res.group.String() + " is already released by Canary " + h.key.String() + " (the oldest claim wins)"}
+		}
+	}
+	moved := !maps.Equal(out, t.canaryClaims)
+	t.canaryClaims = out
+	return moved
+}
+
+type canaryCell = cell[*v1alpha1.Canary, canaryResult]
+
+func olderCanary(a, b *canaryCell) bool {
+	return v1alpha1.OlderClaim(
+		&metav1.ObjectMeta{Namespace: a.key.Namespace, Name: a.key.Name, CreationTimestamp: a.res.since},
+		&metav1.ObjectMeta{Namespace: b.key.Namespace, Name: b.key.Name, CreationTimestamp: b.res.since})
 }
 
 func hasCluster(ws []WeightedCluster, name string) bool {

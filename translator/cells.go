@@ -80,7 +80,16 @@ type cell[T any, R any] struct {
 	problems []Problem
 	state    v1alpha1.State
 	reason   string
-	seen     uint64 // the last run the object was in the input
+	// serving is set when the object's version in the input is Rejected
+	// and its last accepted version (Input.LastAccepted) was compiled in
+	// its place: res is that version's.
+	serving *Served
+	// acc is Input.LastAccepted's entry for the object (hasAcc: there was
+	// one) when its input version last compiled to Rejected; the table
+	// lists such cells in consults (see table.acceptedMoved).
+	acc    Accepted
+	hasAcc bool
+	seen   uint64 // the last run the object was in the input
 }
 
 // table holds one kind's cells.
@@ -97,6 +106,9 @@ type table[T object, R any] struct {
 	last []Object[T]
 	// pending are the indexes of cells marked dirty in this run.
 	pending []int32
+	// consults are the cells whose input version compiled to Rejected:
+	// the only ones whose result depends on Input.LastAccepted.
+	consults map[ident.Key]struct{}
 }
 
 func newTable[T object, R any](kind string) *table[T, R] {
@@ -141,6 +153,27 @@ func (t *table[T, R]) changedAt(tr *Translator, list []Object[T], dirty map[iden
 	}
 	slices.Sort(redo)
 	return slices.Compact(redo), true
+}
+
+// acceptedMoved returns the cells to compile again because their
+// Input.LastAccepted entry changed: only cells whose input version is
+// Rejected read it, so only they are looked at, not the whole map.
+func (t *table[T, R]) acceptedMoved(tr *Translator) map[ident.Key]bool {
+	var out map[ident.Key]bool
+	for k := range t.consults {
+		c := t.cells[k]
+		if c == nil {
+			continue
+		}
+		a, has := tr.in.LastAccepted[k.Ref(t.kind)]
+		if has != c.hasAcc || (has && !sameAccepted(a, c.acc)) {
+			if out == nil {
+				out = map[ident.Key]bool{}
+			}
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // compileFunc compiles one object into a cell's result and problems.
@@ -217,6 +250,7 @@ func (t *table[T, R]) sync(tr *Translator, list []Object[T], dirty map[ident.Key
 				c.gone, c.shape, c.content = true, run, run
 				tr.mark(&c.node, true)
 				delete(t.cells, k)
+				delete(t.consults, k)
 				shapeMoved, reportsMoved = true, true
 			}
 		}
@@ -241,6 +275,35 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 		comp.p.warn("metadata.name", "defined more than once; the first definition is used")
 	}
 	res := compile(comp, c)
+	oldServing := c.serving
+	c.serving = nil
+	c.acc, c.hasAcc = Accepted{}, false
+	if !comp.p.rejected() {
+		delete(t.consults, c.key)
+	} else {
+		ref := c.key.Ref(t.kind)
+		c.acc, c.hasAcc = tr.in.LastAccepted[ref]
+		if t.consults == nil {
+			t.consults = map[ident.Key]struct{}{}
+		}
+		t.consults[c.key] = struct{}{}
+		if prev, acc, ok := lastAccepted[T](tr, ref, o); ok {
+			// Compile the last accepted version in the rejected one's
+			// place. Its problems are not reported (the report is the
+			// input version's), but what it read is kept with what the
+			// input version read, so that either's dependencies trigger
+			// a new compilation.
+			current := comp.p
+			comp.p, comp.refs = problems{}, comp.refs[:0]
+			c.obj = prev
+			served := compile(comp, c)
+			c.obj = o.obj
+			if !comp.p.rejected() {
+				res, c.serving = served, servedFrom(prev, acc)
+			}
+			comp.p = current
+		}
+	}
 	c.reads, c.problems = cloneOrNil(comp.reads), cloneOrNil(comp.p.list)
 	if !tr.forget {
 		tr.listen(&c.node, c.reads)
@@ -259,8 +322,9 @@ func (t *table[T, R]) compile(tr *Translator, c *cell[T, R], o listed[T], fresh 
 			tr.mark(&c.node, !shape)
 		} // else the old result stays: its pointers are what readers hold
 	}
-	if fresh || !slices.Equal(oldProblems, c.problems) {
+	if fresh || !slices.Equal(oldProblems, c.problems) || !sameServed(oldServing, c.serving) {
 		c.state, c.reason = summarize(c.problems)
+		c.reason += c.serving.suffix()
 		reportMoved = true
 	}
 	return shapeMoved, reportMoved
@@ -278,5 +342,5 @@ func cloneOrNil[S ~[]E, E any](s S) S {
 
 // report is the cell's report, as an object of the table's kind.
 func (t *table[T, R]) report(c *cell[T, R]) Report {
-	return Report{Ref: c.key.Ref(t.kind), State: c.state, Reason: c.reason, Problems: c.problems}
+	return Report{Ref: c.key.Ref(t.kind), State: c.state, Reason: c.reason, Problems: c.problems, Serving: c.serving}
 }

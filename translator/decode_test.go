@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -19,9 +20,13 @@ import (
 //	kind: TestEndpoints   # Input.Endpoints
 //	endpoints: {"ns/upstream": [{address, port, region, zone, weight}]}
 //	kind: TestOverrides   # Input.Overrides
-//	overrides: {"ns/group": {canary, weights: {"ns/upstream": 50}, mirror}}
+//	overrides: {"ns/group": {canary, weights: {"ns/upstream": 50}, mirror,
+//	            upstream: "ns/canary-upstream", stickiness, cohort}}
 //	kind: TestOptions     # Options
 //	loadReporting: true
+//	kind: TestLastAccepted  # Input.LastAccepted (revision 0)
+//	at: 2026-11-29T17:50:02Z
+//	objects: [{apiVersion, kind, metadata, spec}, ...]
 
 var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 
@@ -34,9 +39,12 @@ type testEndpoint struct {
 }
 
 type testOverride struct {
-	Canary  string            `json:"canary,omitempty"`
-	Weights map[string]uint32 `json:"weights,omitempty"`
-	Mirror  *v1alpha1.Mirror  `json:"mirror,omitempty"`
+	Canary     string                     `json:"canary,omitempty"`
+	Weights    map[string]uint32          `json:"weights,omitempty"`
+	Mirror     *v1alpha1.Mirror           `json:"mirror,omitempty"`
+	Upstream   string                     `json:"upstream,omitempty"`
+	Stickiness *v1alpha1.CanaryStickiness `json:"stickiness,omitempty"`
+	Cohort     *v1alpha1.CanaryABTest     `json:"cohort,omitempty"`
 }
 
 type testDoc struct {
@@ -45,6 +53,9 @@ type testDoc struct {
 	Endpoints     map[string][]testEndpoint `json:"endpoints,omitempty"`
 	Overrides     map[string]testOverride   `json:"overrides,omitempty"`
 	LoadReporting bool                      `json:"loadReporting,omitempty"`
+	// TestLastAccepted: objects accepted at At.
+	At      time.Time         `json:"at,omitempty"`
+	Objects []json.RawMessage `json:"objects,omitempty"`
 }
 
 var apiVersions = map[string]bool{
@@ -74,12 +85,15 @@ func decodeInput(data []byte) (*Input, Options, error) {
 		}
 		var obj any
 		switch head.Kind {
-		case "TestEndpoints", "TestOverrides", "TestOptions":
+		case "TestEndpoints", "TestOverrides", "TestOptions", "TestLastAccepted":
 			var d testDoc
 			if err := strict(js, &d); err != nil {
 				return nil, opts, fmt.Errorf("document %d (%s): %w", i, head.Kind, err)
 			}
 			applyTestDoc(in, &opts, &d)
+			if err := applyLastAccepted(in, &d); err != nil {
+				return nil, opts, fmt.Errorf("document %d (%s): %w", i, head.Kind, err)
+			}
 			continue
 		case v1alpha1.KindUpstream:
 			o := &v1alpha1.Upstream{}
@@ -129,9 +143,12 @@ func applyTestDoc(in *Input, opts *Options, d *testDoc) {
 		if in.Overrides == nil {
 			in.Overrides = map[ident.Key]GroupOverride{}
 		}
-		ov := GroupOverride{Mirror: o.Mirror}
+		ov := GroupOverride{Mirror: o.Mirror, Stickiness: o.Stickiness, Cohort: o.Cohort}
 		if o.Canary != "" {
 			ov.Canary = ident.MustParseKey(o.Canary)
+		}
+		if o.Upstream != "" {
+			ov.Upstream = ident.MustParseKey(o.Upstream)
 		}
 		for u, w := range o.Weights {
 			if ov.Weights == nil {
@@ -144,4 +161,43 @@ func applyTestDoc(in *Input, opts *Options, d *testDoc) {
 	if d.LoadReporting {
 		opts.LoadReporting = true
 	}
+}
+
+// applyLastAccepted reads a TestLastAccepted document's objects into
+// Input.LastAccepted.
+func applyLastAccepted(in *Input, d *testDoc) error {
+	for j, raw := range d.Objects {
+		var head struct {
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return fmt.Errorf("object %d: %w", j, err)
+		}
+		var obj interface {
+			GetNamespace() string
+			GetName() string
+		}
+		switch head.Kind {
+		case v1alpha1.KindUpstream:
+			obj = &v1alpha1.Upstream{}
+		case v1alpha1.KindUpstreamGroup:
+			obj = &v1alpha1.UpstreamGroup{}
+		case v1alpha1.KindVirtualService:
+			obj = &v1alpha1.VirtualService{}
+		case v1alpha1.KindGateway:
+			obj = &v1alpha1.Gateway{}
+		case v1alpha1.KindCanary:
+			obj = &v1alpha1.Canary{}
+		default:
+			return fmt.Errorf("object %d: unknown kind %q", j, head.Kind)
+		}
+		if err := strict(raw, obj); err != nil {
+			return fmt.Errorf("object %d (%s): %w", j, head.Kind, err)
+		}
+		if in.LastAccepted == nil {
+			in.LastAccepted = map[ident.Ref]Accepted{}
+		}
+		in.LastAccepted[ident.NewKey(obj.GetNamespace(), obj.GetName()).Ref(head.Kind)] = Accepted{Obj: obj, At: d.At}
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 )
@@ -67,10 +69,15 @@ func (t *Translator) newLayout() *layout {
 	slices.Sort(names)
 
 	lay := &layout{vsProblems: map[ident.Key][]Problem{}}
+	served := make(map[string][]*vsCell, len(names))
+	for _, n := range names {
+		served[n] = fleetVSs(byFleet[n])
+	}
+	lay.claimDomains(names, served)
 	used := map[string]bool{}
 	var defaultFleet *fleetLayout
 	for _, n := range names {
-		f := t.layFleet(lay, n, byFleet[n], used)
+		f := t.layFleet(lay, n, byFleet[n], served[n], used)
 		if n == v1alpha1.DefaultFleet {
 			defaultFleet = f
 		}
@@ -141,37 +148,119 @@ func sortClusterCells(cs []*upCell) {
 	slices.SortFunc(cs, func(a, b *upCell) int { return strings.Compare(a.res.cluster.Name, b.res.cluster.Name) })
 }
 
-// layFleet lays out one fleet: its virtual hosts with duplicate domains
-// dropped, its listeners, and the clusters its routes use (noted in used).
-func (t *Translator) layFleet(lay *layout, name string, gws []*gatewayEntry, used map[string]bool) *fleetLayout {
-	f := &fleetLayout{name: name}
-	// The fleet's VirtualServices, each once, in namespace/name order: the
-	// first one to claim a domain keeps it.
-	var vss []*vsCell
+// fleetVSs are the VirtualServices a fleet's Gateways serve, each once, in
+// namespace/name order.
+func fleetVSs(gws []*gatewayEntry) []*vsCell {
 	if len(gws) == 1 {
-		vss = gws[0].vss
-	} else {
-		seen := make(map[*vsCell]bool)
-		for _, g := range gws {
-			for _, v := range g.vss {
-				if !seen[v] {
-					seen[v] = true
-					vss = append(vss, v)
-				}
+		return gws[0].vss
+	}
+	var vss []*vsCell
+	seen := make(map[*vsCell]bool)
+	for _, g := range gws {
+		for _, v := range g.vss {
+			if !seen[v] {
+				seen[v] = true
+				vss = append(vss, v)
 			}
 		}
-		sortVSs(vss)
 	}
+	sortVSs(vss)
+	return vss
+}
+
+// claimDomains settles who serves a domain that several VirtualServices
+// claim in one fleet (Envoy NACKs a route configuration with a duplicate
+// domain): the oldest claim (v1alpha1.OlderClaim) keeps it, and every
+// VirtualService that claims a domain an older one holds is Rejected and
+// served in no fleet. VirtualServices are taken oldest first, so the
+// holder named is always served. served loses the rejected ones.
+func (lay *layout) claimDomains(fleets []string, served map[string][]*vsCell) {
+	in := map[*vsCell][]string{} // the fleets each VirtualService is in
+	var all []*vsCell
+	for _, f := range fleets {
+		for _, v := range served[f] {
+			if in[v] == nil {
+				all = append(all, v)
+			}
+			in[v] = append(in[v], f)
+		}
+	}
+	if len(all) < 2 {
+		return
+	}
+	slices.SortFunc(all, func(a, b *vsCell) int {
+		switch {
+		case a == b:
+			return 0
+		case olderVS(a, b):
+			return -1
+		}
+		return 1
+	})
+	owner := make(map[string]map[string]*vsCell, len(fleets))
+	for _, f := range fleets {
+		owner[f] = map[string]*vsCell{}
+	}
+	var rejected map[*vsCell]bool
+	for _, v := range all {
+		var p problems
+		for _, f := range in[v] {
+			for i, d := range v.res.domains {
+				o := owner[f][strings.ToLower(d)]
+				if o == nil {
+					continue
+				}
+				where := ""
+				if f != v1alpha1.DefaultFleet {
+					where = " in fleet " + f
+				}
+				p.reject("spec.virtualHost.domains["+strconv.Itoa(v.res.domainAt[i])+"]", "domain "+strconv.Quote(d)+
+					" is already served by VirtualService "+o.key.String()+where+" (the oldest claim wins)")
+			}
+		}
+		if p.rejected() {
+			lay.vsProblems[v.key] = p.list
+			if rejected == nil {
+				rejected = map[*vsCell]bool{}
+			}
+			rejected[v] = true
+			continue
+		}
+		for _, f := range in[v] {
+			for _, d := range v.res.domains {
+				owner[f][strings.ToLower(d)] = v
+			}
+		}
+	}
+	if rejected == nil {
+		return
+	}
+	for _, f := range fleets {
+		if slices.ContainsFunc(served[f], func(v *vsCell) bool { return rejected[v] }) {
+			served[f] = slices.DeleteFunc(slices.Clone(served[f]), func(v *vsCell) bool { return rejected[v] })
+		}
+	}
+}
+
+// olderVS is v1alpha1.OlderClaim on what the VirtualServices' cells hold.
+func olderVS(a, b *vsCell) bool {
+	return v1alpha1.OlderClaim(
+		&metav1.ObjectMeta{Namespace: a.key.Namespace, Name: a.key.Name, CreationTimestamp: a.res.since},
+		&metav1.ObjectMeta{Namespace: b.key.Namespace, Name: b.key.Name, CreationTimestamp: b.res.since})
+}
+
+// layFleet lays out one fleet: the virtual hosts of the VirtualServices it
+// serves (vss, whose domains claimDomains made distinct), its listeners,
+// and the clusters its routes use (noted in used).
+func (t *Translator) layFleet(lay *layout, name string, gws []*gatewayEntry, vss []*vsCell, used map[string]bool) *fleetLayout {
+	f := &fleetLayout{name: name}
 	listenerNames := make(map[string]bool, len(gws))
 	for _, g := range gws {
 		listenerNames[ident.ListenerName(g.key)] = true
 	}
-	owner := make(map[string]*vsCell, len(vss))
 	slot := make(map[*vsCell]int, len(vss))
 	for _, v := range vss {
-		if h := lay.host(name, v, owner, listenerNames); h != nil {
-			f.hosts = append(f.hosts, h)
-		}
+		f.hosts = append(f.hosts, lay.host(name, v, listenerNames))
 	}
 	slices.SortFunc(f.hosts, func(a, b *hostSlot) int { return strings.Compare(a.name, b.name) })
 	for i, h := range f.hosts {
@@ -218,38 +307,14 @@ func (t *Translator) use(f *fleetLayout, name string, mine, used map[string]bool
 	}
 }
 
-// host places a VirtualService in one fleet. A domain an earlier
-// VirtualService (by namespace/name) already serves in the fleet is dropped
-// with a Warning, since Envoy NACKs a route configuration with a duplicate
-// domain; with no domain left the VirtualService is not served in the
-// fleet and is Rejected.
-func (lay *layout) host(fleet string, v *vsCell, owner map[string]*vsCell, listenerNames map[string]bool) *hostSlot {
+// host places a VirtualService in one fleet.
+func (lay *layout) host(fleet string, v *vsCell, listenerNames map[string]bool) *hostSlot {
 	problem := func(sev v1alpha1.State, msg string) {
 		p := problems{list: lay.vsProblems[v.key]}
 		p.add(sev, "spec.virtualHost.domains", msg)
 		lay.vsProblems[v.key] = p.list
 	}
-	domains := v.res.domains
-	kept := domains
-	for i, d := range domains {
-		l := strings.ToLower(d)
-		if o, taken := owner[l]; taken && o != v {
-			if len(kept) == len(domains) { // first drop: copy before filtering
-				kept = append(make([]string, 0, len(domains)), domains[:i]...)
-			}
-			problem(v1alpha1.StateWarning, "domain "+strconv.Quote(d)+" is already served by VirtualService "+
-				o.key.String()+" in fleet "+fleet+"; dropped here")
-			continue
-		}
-		owner[l] = v
-		if len(kept) != len(domains) {
-			kept = append(kept, d)
-		}
-	}
-	if len(kept) == 0 {
-		problem(v1alpha1.StateRejected, "every domain is already served by another VirtualService in fleet "+fleet)
-		return nil
-	}
+	kept := v.res.domains
 	h := &hostSlot{vs: v, name: ident.VirtualHostName(v.key), domains: kept}
 	for _, d := range kept {
 		if v1alpha1.HasWildcard(d) {

@@ -54,10 +54,18 @@ func (t *Translator) compileGateways() bool {
 				p.warn("metadata.name", "defined more than once; the first definition is used")
 			}
 			t.compileGateway(e, o.obj, &p, bound)
+			var serving *Served
+			if p.rejected() {
+				serving = t.gatewayLastAccepted(e, o, bound)
+			}
 			if e.ok {
 				bound = append(bound, e)
 			}
 			e.report = buildReport(e.key.Ref(v1alpha1.KindGateway), p.list)
+			if serving != nil {
+				e.report.Serving = serving
+				e.report.Reason += serving.suffix()
+			}
 			gws = append(gws, e)
 		}
 	}

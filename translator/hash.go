@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 )
@@ -36,7 +37,11 @@ func buildHashPolicies(hs []HashPolicy) []*routev3.RouteAction_HashPolicy {
 		case h.Header != "":
 			pb.PolicySpecifier = &routev3.RouteAction_HashPolicy_Header_{Header: &routev3.RouteAction_HashPolicy_Header{HeaderName: h.Header}}
 		case h.Cookie != "":
-			pb.PolicySpecifier = &routev3.RouteAction_HashPolicy_Cookie_{Cookie: &routev3.RouteAction_HashPolicy_Cookie{Name: h.Cookie}}
+			ck := &routev3.RouteAction_HashPolicy_Cookie{Name: h.Cookie, Path: h.CookiePath}
+			if h.CookieTTL != nil {
+				ck.Ttl = durationpb.New(*h.CookieTTL)
+			}
+			pb.PolicySpecifier = &routev3.RouteAction_HashPolicy_Cookie_{Cookie: ck}
 		default:
 			pb.PolicySpecifier = &routev3.RouteAction_HashPolicy_ConnectionProperties_{ConnectionProperties: &routev3.RouteAction_HashPolicy_ConnectionProperties{SourceIp: true}}
 		}

@@ -31,6 +31,7 @@ type world struct {
 	canaries  map[string]*v1alpha1.Canary
 	overrides map[ident.Key]translator.GroupOverride
 	endpoints map[ident.Key][]translator.Endpoint
+	accepted  map[ident.Ref]translator.Accepted
 	next      int
 	revs      revisions
 }
@@ -71,6 +72,7 @@ func newWorld(seed uint64, services int) *world {
 		canaries:  map[string]*v1alpha1.Canary{},
 		overrides: map[ident.Key]translator.GroupOverride{},
 		endpoints: map[ident.Key][]translator.Endpoint{},
+		accepted:  map[ident.Ref]translator.Accepted{},
 		next:      services,
 	}
 	for _, s := range gen.Services(gen.Config{VirtualServices: services}) {
@@ -149,6 +151,9 @@ func (w *world) input() *translator.Input {
 			in.Endpoints[k] = slices.Clone(v)
 		}
 	}
+	if len(w.accepted) > 0 {
+		in.LastAccepted = maps.Clone(w.accepted)
+	}
 	return in
 }
 
@@ -169,6 +174,9 @@ func (w *world) edit() string {
 	switch r.IntN(12) {
 	case 0, 1, 2: // weight change
 		k, g := pick(r, w.groups)
+		if r.IntN(2) == 0 { // the control plane accepted this version
+			w.accepted[ident.MustParseKey(k).Ref(v1alpha1.KindUpstreamGroup)] = translator.Accepted{Obj: g, Rev: w.revs.rev(g)}
+		}
 		g = g.DeepCopy()
 		d := r.IntN(len(g.Spec.Destinations))
 		g.Spec.Destinations[d].Weight = int64(r.IntN(4) * 10) // sometimes all zero: rejected
@@ -323,7 +331,7 @@ func sameOutput(t *testing.T, step string, got, want *translator.Output) {
 // Translator's output is byte for byte the pure Translate's.
 func TestTranslatorMatchesTranslate(t *testing.T) {
 	reused, compiled, steps := 0, 0, 0
-	for seed := uint64(0); seed < 16; seed++ {
+	for seed := uint64(0); seed < uint64(seedsOr(16)); seed++ {
 		w := newWorld(seed, 3+int(seed%5))
 		opts := translator.Options{LoadReporting: seed%3 == 0}
 		tr := translator.NewTranslator()

@@ -96,8 +96,10 @@ type Options struct {
 }
 
 // InputFrom reads a consistent store view into an Input. Canary states
-// (the engine keeps one only while it drives a group) become overrides of their group's weights and mirror; when two canaries
-// drive one group, the first by namespace/name wins. Endpoints discovered
+// (the engine keeps one only while it drives a group) become overrides of
+// their group's weights and mirror; when two canaries drive one group, the
+// oldest claim wins (v1alpha1.OlderClaim, as the Canaries' reports say; a
+// state whose Canary is gone is the newest claim). Endpoints discovered
 // for kube Upstreams (by the Kubernetes source) come from the store's
 // endpoints table.
 func InputFrom(t *store.ReadTxn) *Input {
@@ -114,12 +116,17 @@ func InputFrom(t *store.ReadTxn) *Input {
 			in.Endpoints[ident.MustParseKey(id)] = addrs
 		}
 	}
+	var canaries map[ident.Key]*v1alpha1.Canary
 	for _, st := range t.CanaryStates() {
 		group := ident.MustParseKey(st.GroupID)
 		if in.Overrides == nil {
 			in.Overrides = make(map[ident.Key]GroupOverride)
+			canaries = make(map[ident.Key]*v1alpha1.Canary, len(in.Canaries))
+			for _, o := range in.Canaries {
+				canaries[ident.KeyOf(o.Obj)] = o.Obj
+			}
 		}
-		if _, taken := in.Overrides[group]; taken {
+		if held, taken := in.Overrides[group]; taken && !olderState(canaries, ident.MustParseKey(st.ID), held.Canary) {
 			continue
 		}
 		ov := GroupOverride{Canary: ident.MustParseKey(st.ID), Mirror: st.Mirror, Stickiness: st.Stickiness, Cohort: st.Cohort}
@@ -135,4 +142,18 @@ func InputFrom(t *store.ReadTxn) *Input {
 		in.Overrides[group] = ov
 	}
 	return in
+}
+
+// olderState reports whether Canary a's claim on a group predates b's.
+func olderState(canaries map[ident.Key]*v1alpha1.Canary, a, b ident.Key) bool {
+	ca, cb := canaries[a], canaries[b]
+	switch {
+	case ca == nil && cb == nil:
+		return a.Compare(b) < 0
+	case ca == nil:
+		return false
+	case cb == nil:
+		return true
+	}
+	return v1alpha1.OlderClaim(ca, cb)
 }

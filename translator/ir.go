@@ -74,6 +74,12 @@ type Route struct {
 	Direct   *DirectResponse   `json:"direct,omitempty"`
 	Clusters []WeightedCluster `json:"clusters,omitempty"`
 	Weighted bool              `json:"weighted,omitempty"`
+	// UseHashPolicy picks the weighted cluster by the request's hash
+	// (HashPolicies) instead of at random: Envoy takes hash % total weight
+	// and walks the clusters in order. A sticky canary lists the canary
+	// first, so that a hash in the canary's range stays there as its
+	// weight grows (the total stays the same).
+	UseHashPolicy bool `json:"useHashPolicy,omitempty"`
 
 	Timeout       *time.Duration `json:"timeout,omitempty"`
 	Retry         *Retry         `json:"retry,omitempty"`
@@ -146,10 +152,14 @@ type Retry struct {
 // HashPolicy is one consistent-hash key source; exactly one of Header,
 // Cookie and SourceIP is set.
 type HashPolicy struct {
-	Header   string `json:"header,omitempty"`
-	Cookie   string `json:"cookie,omitempty"`
-	SourceIP bool   `json:"sourceIP,omitempty"`
-	Terminal bool   `json:"terminal,omitempty"`
+	Header string `json:"header,omitempty"`
+	Cookie string `json:"cookie,omitempty"`
+	// CookieTTL, when set, makes Envoy set the cookie (with this TTL and
+	// CookiePath) on a request that has none; 0 makes a session cookie.
+	CookieTTL  *time.Duration `json:"cookieTTL,omitempty"`
+	CookiePath string         `json:"cookiePath,omitempty"`
+	SourceIP   bool           `json:"sourceIP,omitempty"`
+	Terminal   bool           `json:"terminal,omitempty"`
 }
 
 // Cluster is one Upstream as an EDS cluster plus its load assignment.

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
@@ -188,5 +190,51 @@ func TestInputFrom(t *testing.T) {
 	}
 	if m := split.GetRequestMirrorPolicies(); len(m) != 2 || m[1].Cluster != "v2_default" || m[1].RuntimeFraction.DefaultValue.Numerator != 50000 {
 		t.Errorf("mirrors = %v", m)
+	}
+}
+
+// InputFrom: when two canaries drive one group, the oldest claim's weights
+// are the override, whatever the names (the report rejects the other).
+func TestInputFromOldestClaim(t *testing.T) {
+	at := func(h int) metav1.Time { return metav1.NewTime(time.Date(2026, 11, 29, h, 0, 0, 0, time.UTC)) }
+	canary := func(name string, since metav1.Time) store.Entry {
+		return store.Entry{Obj: &v1alpha1.Canary{
+			TypeMeta:   metav1.TypeMeta{Kind: v1alpha1.KindCanary, APIVersion: "serin.dev/v1alpha1"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", CreationTimestamp: since},
+			Spec:       v1alpha1.CanarySpec{UpstreamGroup: v1alpha1.ResourceRef{Name: "g"}},
+		}}
+	}
+	for _, tc := range []struct {
+		name    string
+		entries []store.Entry
+		want    string
+	}{
+		{"older time beats the first name", []store.Entry{canary("a", at(10)), canary("b", at(9))}, "default/b"},
+		{"same time: the first name", []store.Entry{canary("a", at(9)), canary("b", at(9))}, "default/a"},
+		{"a time beats none", []store.Entry{canary("a", metav1.Time{}), canary("b", at(9))}, "default/b"},
+		{"a Canary beats a state whose Canary is gone", []store.Entry{canary("b", at(9))}, "default/b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := store.New()
+			if _, err := st.ReplaceSource("test", tc.entries); err != nil {
+				t.Fatal(err)
+			}
+			err := st.Update(func(tx *store.WriteTxn) error {
+				for _, id := range []string{"default/a", "default/b"} {
+					if err := tx.PutCanaryState(&store.CanaryState{ID: id, GroupID: "default/g",
+						Weights: map[string]uint32{id: 100}}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := InputFrom(st.Read()).Overrides[ident.NewKey("default", "g")]
+			if got.Canary.String() != tc.want {
+				t.Errorf("override of %s, want %s", got.Canary, tc.want)
+			}
+		})
 	}
 }

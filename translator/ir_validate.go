@@ -299,7 +299,7 @@ func (c *irCheck) route(rp string, r *Route) {
 			set  bool
 			name string
 		}{
-			{r.Weighted, "weighted"}, {r.Timeout != nil, "timeout"}, {r.Retry != nil, "retry"},
+			{r.Weighted, "weighted"}, {r.UseHashPolicy, "useHashPolicy"}, {r.Timeout != nil, "timeout"}, {r.Retry != nil, "retry"},
 			{r.PrefixRewrite != nil, "prefixRewrite"}, {len(r.Mirrors) > 0, "mirrors"}, {len(r.HashPolicies) > 0, "hashPolicies"},
 		} {
 			if o.set {
@@ -316,6 +316,12 @@ func (c *irCheck) route(rp string, r *Route) {
 		c.add(rp, "no action: neither a direct response nor clusters")
 	case !r.Weighted && len(r.Clusters) > 1:
 		c.add(rp, "%d clusters but not weighted: all but the first would be ignored", len(r.Clusters))
+	}
+	switch {
+	case r.UseHashPolicy && !r.Weighted:
+		c.add(rp, "useHashPolicy on a route that is not weighted")
+	case r.UseHashPolicy && len(r.HashPolicies) == 0:
+		c.add(rp, "useHashPolicy with no hash policy: Envoy would pick at random")
 	}
 	var total uint64
 	for i, wc := range r.Clusters {
@@ -368,6 +374,15 @@ func (c *irCheck) route(rp string, r *Route) {
 		}
 		if !headerSafe(h.Header) {
 			c.add(hp, "header %q is not a valid header name", h.Header)
+		}
+		if (h.CookieTTL != nil || h.CookiePath != "") && h.Cookie == "" {
+			c.add(hp, "cookieTTL or cookiePath without a cookie")
+		}
+		if h.CookieTTL != nil && *h.CookieTTL < 0 {
+			c.add(at(hp, "cookieTTL"), "negative")
+		}
+		if !headerSafe(h.Cookie) || !headerSafe(h.CookiePath) {
+			c.add(hp, "cookie %q or path %q has control characters", h.Cookie, h.CookiePath)
 		}
 	}
 }

@@ -58,6 +58,21 @@ func TestIRValidate(t *testing.T) {
 		}},
 		{"hash policy", func(ir *IR, f *Fleet, vh *VirtualHost) { vh.Routes[0].HashPolicies[0].Cookie = "c" },
 			[]string{vp + ".routes[0].hashPolicies[0]: exactly one of header, cookie and sourceIP must be set, not 2"}},
+		{"cookie options", func(ir *IR, f *Fleet, vh *VirtualHost) {
+			vh.Routes[0].HashPolicies[0].CookiePath = "/"
+			vh.Routes[0].HashPolicies = append(vh.Routes[0].HashPolicies, HashPolicy{Cookie: "u", CookieTTL: ptr(-time.Second)})
+		}, []string{
+			vp + ".routes[0].hashPolicies[0]: cookieTTL or cookiePath without a cookie",
+			vp + ".routes[0].hashPolicies[3].cookieTTL: negative",
+		}},
+		{"use hash policy", func(ir *IR, f *Fleet, vh *VirtualHost) {
+			vh.Routes[0].UseHashPolicy = true
+			vh.Routes[0].HashPolicies = nil
+			vh.Routes[2].UseHashPolicy = true
+		}, []string{
+			vp + ".routes[0]: useHashPolicy with no hash policy: Envoy would pick at random",
+			vp + ".routes[2]: useHashPolicy on a route that is not weighted",
+		}},
 		{"fleets unsorted, no default", func(ir *IR, f *Fleet, vh *VirtualHost) {
 			ir.Fleets = []*Fleet{{Name: "zeta"}, {Name: "alpha"}, nil}
 		}, []string{

@@ -189,9 +189,10 @@ func (r Route) MarshalJSON() ([]byte, error) {
 		Direct   *DirectResponse   `json:"direct,omitempty"`
 		Clusters []WeightedCluster `json:"clusters,omitempty"`
 		Weighted bool              `json:"weighted,omitempty"`
+		UseHash  bool              `json:"useHashPolicy,omitempty"`
 		Timeout  *irDuration       `json:"timeout,omitempty"`
 		plain
-	}{r.Name, r.Matches, r.Direct, r.Clusters, r.Weighted, (*irDuration)(r.Timeout), plain(r)})
+	}{r.Name, r.Matches, r.Direct, r.Clusters, r.Weighted, r.UseHashPolicy, (*irDuration)(r.Timeout), plain(r)})
 }
 
 func (r *Route) UnmarshalJSON(b []byte) error {
@@ -205,6 +206,30 @@ func (r *Route) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	r.Timeout = (*time.Duration)(aux.Timeout)
+	return nil
+}
+
+func (h HashPolicy) MarshalJSON() ([]byte, error) {
+	type plain HashPolicy
+	return json.Marshal(struct {
+		Header    string      `json:"header,omitempty"`
+		Cookie    string      `json:"cookie,omitempty"`
+		CookieTTL *irDuration `json:"cookieTTL,omitempty"`
+		plain
+	}{h.Header, h.Cookie, (*irDuration)(h.CookieTTL), plain(h)})
+}
+
+func (h *HashPolicy) UnmarshalJSON(b []byte) error {
+	type plain HashPolicy
+	*h = HashPolicy{}
+	aux := struct {
+		*plain
+		CookieTTL *irDuration `json:"cookieTTL,omitempty"`
+	}{plain: (*plain)(h)}
+	if err := strictJSON(b, &aux); err != nil {
+		return err
+	}
+	h.CookieTTL = (*time.Duration)(aux.CookieTTL)
 	return nil
 }
 

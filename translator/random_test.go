@@ -4,11 +4,13 @@ package translator_test
 // incremental_test.go for the first).
 
 import (
+	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -16,6 +18,17 @@ import (
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/translator"
 )
+
+// seeds runs the property tests over more random worlds than they do by
+// default: go test ./translator -run MatchesTranslate -seeds 600.
+var seeds = flag.Int("seeds", 0, "random worlds the property tests run (0: each test's default)")
+
+func seedsOr(n int) int {
+	if *seeds > 0 {
+		return *seeds
+	}
+	return n
+}
 
 type rworld struct {
 	r         *rand.Rand
@@ -26,6 +39,7 @@ type rworld struct {
 	cans      map[string]*v1alpha1.Canary
 	overrides map[ident.Key]translator.GroupOverride
 	endpoints map[ident.Key][]translator.Endpoint
+	accepted  map[ident.Ref]translator.Accepted
 	revs      revisions
 	mode      int // 0 sorted; 1 shuffled; 2 dups; 3 rev 0
 	opts      translator.Options
@@ -67,8 +81,18 @@ func (w *rworld) newGroup(n string) *v1alpha1.UpstreamGroup {
 	return g
 }
 
+// since is a creationTimestamp: none, or one of three, so that claims
+// are decided by time, by name, or by both.
+func (w *rworld) since() metav1.Time {
+	if w.r.IntN(2) == 0 {
+		return metav1.Time{}
+	}
+	return metav1.NewTime(time.Date(2026, 11, 29, 8+w.r.IntN(3), 0, 0, 0, time.UTC))
+}
+
 func (w *rworld) newVS(n string) *v1alpha1.VirtualService {
 	v := &v1alpha1.VirtualService{ObjectMeta: meta(n)}
+	v.CreationTimestamp = w.since()
 	doms := []string{fmt.Sprintf("d%d.example.com", w.r.IntN(4))}
 	if w.r.IntN(3) == 0 {
 		doms = append(doms, fmt.Sprintf("d%d.example.com", w.r.IntN(4)))
@@ -123,6 +147,7 @@ func (w *rworld) newGW(n string) *v1alpha1.Gateway {
 
 func (w *rworld) newCanary(n string) *v1alpha1.Canary {
 	c := &v1alpha1.Canary{ObjectMeta: meta(n)}
+	c.CreationTimestamp = w.since()
 	c.Spec.UpstreamGroup = ref(w.grp())
 	c.Spec.Stable = ref(w.up())
 	c.Spec.Canary = ref(w.up())
@@ -133,7 +158,8 @@ func (w *rworld) newCanary(n string) *v1alpha1.Canary {
 func newRWorld(seed uint64) *rworld {
 	w := &rworld{r: rand.New(rand.NewPCG(seed, 11)), ups: map[string]*v1alpha1.Upstream{}, groups: map[string]*v1alpha1.UpstreamGroup{},
 		vss: map[string]*v1alpha1.VirtualService{}, gws: map[string]*v1alpha1.Gateway{}, cans: map[string]*v1alpha1.Canary{},
-		overrides: map[ident.Key]translator.GroupOverride{}, endpoints: map[ident.Key][]translator.Endpoint{}}
+		overrides: map[ident.Key]translator.GroupOverride{}, endpoints: map[ident.Key][]translator.Endpoint{},
+		accepted: map[ident.Ref]translator.Accepted{}}
 	for range 4 {
 		w.edit()
 	}
@@ -153,7 +179,9 @@ func toggle[P any](w *rworld, m map[string]P, n string, mk func(string) P) {
 
 func (w *rworld) edit() string {
 	r := w.r
-	switch r.IntN(11) {
+	switch r.IntN(13) {
+	case 11, 12:
+		return w.accept()
 	case 0:
 		n := w.up()
 		toggle(w, w.ups, n, w.newUpstream)
@@ -185,6 +213,21 @@ func (w *rworld) edit() string {
 			}
 			if r.IntN(2) == 0 {
 				ov.Mirror = &v1alpha1.Mirror{Upstream: ref(w.up()), Percentage: float64(r.IntN(50))}
+			}
+			if r.IntN(4) != 0 {
+				ov.Upstream = ident.NewKey("default", w.up())
+			}
+			switch r.IntN(3) {
+			case 0:
+				ov.Stickiness = &v1alpha1.CanaryStickiness{Header: "x-user"}
+			case 1:
+				ov.Stickiness = &v1alpha1.CanaryStickiness{Cookie: &v1alpha1.StickyCookie{Name: "u", TTL: v1alpha1.Duration([]string{"", "1h", "soon"}[r.IntN(3)])}}
+			}
+			if r.IntN(3) == 0 {
+				ov.Cohort = &v1alpha1.CanaryABTest{Headers: []v1alpha1.HeaderMatcher{{Name: "x-beta", Value: "1"}}}
+				if r.IntN(2) == 0 {
+					ov.Cohort.Cookie = &v1alpha1.CookieMatcher{Name: "grp", Value: fmt.Sprint(r.IntN(2))}
+				}
 			}
 			w.overrides[k] = ov
 		}
@@ -238,6 +281,61 @@ func (w *rworld) edit() string {
 	}
 }
 
+// accept records the current version of a random object as its last
+// accepted one (later edits make it an earlier version), forgets an entry,
+// or records one of the wrong type or of an object not in the input.
+func (w *rworld) accept() string {
+	r := w.r
+	at := time.Date(2026, 11, 29, 17, r.IntN(60), 0, 0, time.UTC)
+	put := func(kind, name string, obj any) string {
+		k := ident.NewKey("default", name).Ref(kind)
+		w.accepted[k] = translator.Accepted{Obj: obj, Rev: w.revs.rev(obj), At: at}
+		return "accept " + k.String()
+	}
+	switch r.IntN(8) {
+	case 0:
+		if len(w.accepted) > 0 {
+			k := slices.SortedFunc(maps.Keys(w.accepted), func(a, b ident.Ref) int { return a.Compare(b) })[r.IntN(len(w.accepted))]
+			delete(w.accepted, k)
+			return "forget " + k.String()
+		}
+	case 1:
+		if len(w.ups) > 0 {
+			n := slices.Sorted(maps.Keys(w.ups))[r.IntN(len(w.ups))]
+			return put(v1alpha1.KindUpstream, n, w.ups[n])
+		}
+	case 2, 3:
+		if len(w.groups) > 0 {
+			n := slices.Sorted(maps.Keys(w.groups))[r.IntN(len(w.groups))]
+			return put(v1alpha1.KindUpstreamGroup, n, w.groups[n])
+		}
+	case 4:
+		if len(w.vss) > 0 {
+			n := slices.Sorted(maps.Keys(w.vss))[r.IntN(len(w.vss))]
+			return put(v1alpha1.KindVirtualService, n, w.vss[n])
+		}
+	case 5:
+		if len(w.gws) > 0 {
+			n := slices.Sorted(maps.Keys(w.gws))[r.IntN(len(w.gws))]
+			return put(v1alpha1.KindGateway, n, w.gws[n])
+		}
+	case 6:
+		if len(w.cans) > 0 {
+			n := slices.Sorted(maps.Keys(w.cans))[r.IntN(len(w.cans))]
+			return put(v1alpha1.KindCanary, n, w.cans[n])
+		}
+	default:
+		// a new object not (yet) in the input, or one of the wrong kind
+		if r.IntN(2) == 0 {
+			n := w.grp()
+			return put(v1alpha1.KindUpstreamGroup, n, w.newGroup(n))
+		}
+		n := w.up()
+		return put(v1alpha1.KindUpstream, n, w.newGroup(n))
+	}
+	return "accept nothing"
+}
+
 func rvalues[P any](w *rworld, m map[string]P, mk func(string) P) []translator.Object[P] {
 	out := make([]translator.Object[P], 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -282,6 +380,9 @@ func (w *rworld) input() *translator.Input {
 	if len(w.endpoints) > 0 {
 		in.Endpoints = maps.Clone(w.endpoints)
 	}
+	if len(w.accepted) > 0 {
+		in.LastAccepted = maps.Clone(w.accepted)
+	}
 	return in
 }
 
@@ -293,7 +394,8 @@ func (w *rworld) input() *translator.Input {
 // endpoints, options switching, and input that is shuffled, duplicated or
 // unversioned. (It was run at 600 seeds x 80 edits when written.)
 func TestTranslatorMatchesTranslateWideEdits(t *testing.T) {
-	for seed := uint64(0); seed < 40; seed++ {
+	serving := map[string]int{}
+	for seed := uint64(0); seed < uint64(seedsOr(40)); seed++ {
 		w := newRWorld(seed)
 		tr := translator.NewTranslator()
 		var hist []string
@@ -305,6 +407,31 @@ func TestTranslatorMatchesTranslateWideEdits(t *testing.T) {
 			want := translator.Translate(in, w.opts)
 			step := fmt.Sprintf("seed %d step %d (%s) hist %v", seed, i, what, hist[max(0, len(hist)-4):])
 			sameOutput(t, step, got, want)
+			for _, r := range want.Reports {
+				if r.Serving != nil {
+					serving[r.Kind]++
+				}
+			}
+			for _, f := range want.Fleets {
+				for _, rc := range f.Routes {
+					for _, vh := range rc.VirtualHosts {
+						for _, rt := range vh.Routes {
+							switch {
+							case rt.Name == "cohort":
+								serving["cohort routes"]++
+							case rt.GetRoute().GetWeightedClusters().GetUseHashPolicy().GetValue():
+								serving["sticky routes"]++
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("reports serving a last accepted version, by kind, and routes a release adds to: %v", serving)
+	for _, k := range []string{v1alpha1.KindUpstream, v1alpha1.KindUpstreamGroup, v1alpha1.KindVirtualService, "cohort routes", "sticky routes"} {
+		if serving[k] == 0 {
+			t.Errorf("no %s: the world does not test it", k)
 		}
 	}
 }

@@ -88,6 +88,10 @@ func (t *Translator) reports() []Report {
 	// Kinds in name order: Canary, Gateway, Upstream, UpstreamGroup,
 	// VirtualService; within a kind, cells are in namespace/name order.
 	for _, c := range t.canaries.order {
+		if q, ok := t.canaryClaims[c.key]; ok {
+			out = append(out, withProblems(c.key.Ref(v1alpha1.KindCanary), c.problems, []Problem{q}, c.serving))
+			continue
+		}
 		out = append(out, t.canaries.report(c))
 	}
 	for _, g := range t.gateways {
@@ -103,7 +107,7 @@ func (t *Translator) reports() []Report {
 	}
 	for _, c := range t.vss.order {
 		if ps := t.layout.vsProblems[c.key]; len(ps) > 0 {
-			out = append(out, vsReport(c, ps))
+			out = append(out, withProblems(c.key.Ref(v1alpha1.KindVirtualService), c.problems, ps, c.serving))
 			continue
 		}
 		out = append(out, t.vss.report(c))
@@ -112,12 +116,20 @@ func (t *Translator) reports() []Report {
 	return out
 }
 
-// vsReport is a VirtualService's report with the problems its fleets found
-// (domains another one serves) after its own.
-func vsReport(c *cell[*v1alpha1.VirtualService, vsResult], fleet []Problem) Report {
-	p := problems{list: append([]Problem(nil), c.problems...)}
-	for _, q := range fleet {
+// withProblems is an object's report with the problems found beyond its
+// own compilation (a domain or a group an older claim holds) after its
+// own. An object those reject is served in no version.
+func withProblems(ref ident.Ref, own, more []Problem, serving *Served) Report {
+	p := problems{list: append([]Problem(nil), own...)}
+	var rejected bool
+	for _, q := range more {
 		p.add(q.Severity, q.Field, q.Message)
+		rejected = rejected || q.Severity == v1alpha1.StateRejected
 	}
-	return buildReport(c.key.Ref(v1alpha1.KindVirtualService), p.list)
+	r := buildReport(ref, p.list)
+	if serving != nil && !rejected {
+		r.Serving = serving
+		r.Reason += serving.suffix()
+	}
+	return r
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
 )
@@ -14,10 +16,14 @@ import (
 // vsResult is one VirtualService with its resolved routes.
 type vsResult struct {
 	ok bool
-	// domains are its own domains (duplicates dropped); a fleet may drop
-	// more that another VirtualService already serves.
-	domains []string
-	routes  []*Route
+	// domains are its own domains (duplicates dropped); domainAt their
+	// indexes in the spec's list.
+	domains  []string
+	domainAt []int
+	// since is the object's creationTimestamp: the age of its claim on its
+	// domains (see layout.claimDomains).
+	since  metav1.Time
+	routes []*Route
 	// origins are the VirtualService and the groups its routes use, sorted.
 	origins []ident.Ref
 	// refs are the clusters it references (whether or not accepted).
@@ -36,11 +42,16 @@ func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResu
 		return vsResult{}
 	}
 	e := vsResult{origins: []ident.Ref{v.key.Ref(v1alpha1.KindVirtualService)}}
-	e.domains = domainsIR(&c.p, v.obj.Spec.VirtualHost.Domains)
+	e.domains, e.domainAt = domainsIR(&c.p, v.obj.Spec.VirtualHost.Domains)
+	e.since = v.obj.CreationTimestamp
 	routes := v.obj.Spec.VirtualHost.Routes
 	e.routes = make([]*Route, 0, len(routes))
 	for j := range routes {
-		e.routes = append(e.routes, c.routeIR(&e, j, &routes[j]))
+		rt, cohort := c.routeIR(&e, j, &routes[j])
+		if cohort != nil {
+			e.routes = append(e.routes, cohort)
+		}
+		e.routes = append(e.routes, rt)
 	}
 	if len(e.origins) > 2 {
 		sort.Slice(e.origins[1:], func(a, b int) bool { return refLess(e.origins[1+a], e.origins[1+b]) })
@@ -54,7 +65,7 @@ func compileVirtualService(c *compiler, v *cell[*v1alpha1.VirtualService, vsResu
 // (acceptance, domains, origins, the clusters routes use); the content adds
 // the routes themselves.
 func sameVirtualService(a, b vsResult) (shape, content bool) {
-	shape = a.ok == b.ok && slices.Equal(a.domains, b.domains) && slices.Equal(a.origins, b.origins) &&
+	shape = a.ok == b.ok && slices.Equal(a.domains, b.domains) && slices.Equal(a.domainAt, b.domainAt) && a.since.Equal(&b.since) && slices.Equal(a.origins, b.origins) &&
 		slices.Equal(a.refs, b.refs) && slices.Equal(clustersUsed(a.routes), clustersUsed(b.routes))
 	return shape, shape && reflect.DeepEqual(a.routes, b.routes)
 }
@@ -83,8 +94,9 @@ func clustersUsed(routes []*Route) []string {
 // domainsIR checks what Validate leaves to Envoy: control characters, and
 // domains equal but for case (Envoy compares domains lower-cased and NACKs
 // duplicates).
-func domainsIR(p *problems, ds []string) []string {
-	out := make([]string, 0, len(ds))
+func domainsIR(p *problems, ds []string) (out []string, at []int) {
+	out = make([]string, 0, len(ds))
+	at = make([]int, 0, len(ds))
 	seen := make(map[string]struct{}, len(ds))
 	for i, d := range ds {
 		fp := "spec.virtualHost.domains[" + strconv.Itoa(i) + "]"
@@ -99,14 +111,18 @@ func domainsIR(p *problems, ds []string) []string {
 		}
 		seen[l] = struct{}{}
 		out = append(out, d)
+		at = append(at, i)
 	}
-	return out
+	return out, at
 }
 
-func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
+// routeIR resolves one route, and the route an abTest cohort of its group
+// adds before it (nil when none).
+func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) (rt, cohort *Route) {
 	p := &c.p
 	fp := "spec.virtualHost.routes[" + strconv.Itoa(i) + "]"
-	rt := &Route{Name: r.Name, Matches: matchesIR(p, fp, r.Matchers)}
+	rt = &Route{Name: r.Name, Matches: matchesIR(p, fp, r.Matchers)}
+	var group *groupResult
 	down := func(fieldPath, why string) {
 		p.warn(fieldPath, why+"; the route answers 503")
 		rt.Direct = &DirectResponse{Status: unavailable, Body: why + "\n"}
@@ -144,12 +160,13 @@ func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
 			p.warn(afp, "UpstreamGroup "+g.key.String()+": "+n)
 		}
 		rt.Clusters, rt.Weighted = g.res.clusters, true
+		group = &g.res
 		if g.res.mirror != nil {
 			rt.Mirrors = append(rt.Mirrors, *g.res.mirror)
 		}
 	}
 	if rt.Direct != nil {
-		return rt // options shape forwarding; a direct response forwards nothing
+		return rt, nil // options shape forwarding; a direct response forwards nothing
 	}
 	if o := r.Options; o != nil {
 		ofp := fp + ".options"
@@ -166,7 +183,14 @@ func (c *compiler) routeIR(e *vsResult, i int, r *v1alpha1.Route) *Route {
 		}
 		rt.HashPolicies = hashPoliciesIR(p, ofp, o.HashPolicies)
 	}
-	return rt
+	if group != nil && group.cohort != nil {
+		cohort = cohortRoute(rt, group.cohort)
+	}
+	if group != nil && group.sticky != nil {
+		rt.UseHashPolicy = true
+		rt.HashPolicies = addHash(rt.HashPolicies, *group.sticky)
+	}
+	return rt, cohort
 }
 
 func (e *vsResult) addOrigin(ref ident.Ref) {

@@ -2,6 +2,7 @@ package translator
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
@@ -10,9 +11,14 @@ import (
 
 // Translate turns the input into Envoy resources per fleet plus a report
 // per input object. It is pure and deterministic: the same input gives
-// byte-identical output. A bad object never breaks a good one: a rejected
-// object is left out, and what references it gets a Warning and a safe
-// fallback (a route answering 503, a dropped destination or mirror).
+// byte-identical output. A bad object never breaks a good one: when an
+// object's version is Rejected and Input.LastAccepted has an earlier
+// version of it, that version is served in its place (the report stays
+// Rejected and says so in Serving; see lastaccepted.go); a rejected object
+// with no such version is left out, and what references it gets a Warning
+// and a safe fallback (a route answering 503, a dropped destination or
+// mirror). Claims on one thing (a domain in a fleet, a group's release)
+// go to the oldest object (v1alpha1.OlderClaim); the others are Rejected.
 //
 // Messages that are equal everywhere are shared between resources: treat
 // the output as read-only.
@@ -50,6 +56,9 @@ type Translator struct {
 	canaries *table[*v1alpha1.Canary, canaryResult]
 	vss      *table[*v1alpha1.VirtualService, vsResult]
 	gateways []*gatewayEntry
+	// canaryClaims are the Canaries Rejected because an older one
+	// releases their group (claimGroups).
+	canaryClaims map[ident.Key]Problem
 
 	// added is set once a run creates a cell: reads of missing objects
 	// must then be checked again.
@@ -122,21 +131,25 @@ func (t *Translator) compile(in *Input, opts Options) *IR {
 		overridesMoved = changedKeys(t.in.Overrides, in.Overrides, sameOverride)
 	}
 	t.in = in
+	var acceptedMoved [4]map[ident.Key]bool
+	acceptedMoved[0], acceptedMoved[1] = t.ups.acceptedMoved(t), t.groups.acceptedMoved(t)
+	acceptedMoved[2], acceptedMoved[3] = t.canaries.acceptedMoved(t), t.vss.acceptedMoved(t)
 	t.run++
 	t.stats = Stats{}
 	t.added = false
 	var shape, reps [4]bool
-	shape[0], reps[0] = t.ups.sync(t, in.Upstreams, endpointsMoved, compileUpstream, sameUpstream)
-	shape[1], reps[1] = t.groups.sync(t, in.UpstreamGroups, overridesMoved, compileGroup, sameGroup)
-	shape[2], reps[2] = t.canaries.sync(t, in.Canaries, nil, compileCanary, sameCanary)
-	shape[3], reps[3] = t.vss.sync(t, in.VirtualServices, nil, compileVirtualService, sameVirtualService)
+	shape[0], reps[0] = t.ups.sync(t, in.Upstreams, union(endpointsMoved, acceptedMoved[0]), compileUpstream, sameUpstream)
+	shape[1], reps[1] = t.groups.sync(t, in.UpstreamGroups, union(overridesMoved, acceptedMoved[1]), compileGroup, sameGroup)
+	shape[2], reps[2] = t.canaries.sync(t, in.Canaries, acceptedMoved[2], compileCanary, sameCanary)
+	shape[3], reps[3] = t.vss.sync(t, in.VirtualServices, acceptedMoved[3], compileVirtualService, sameVirtualService)
+	claimsMoved := t.claimGroups()
 	gwMoved := t.compileGateways()
 	moved := shape[0] || shape[1] || shape[2] || shape[3] || gwMoved || t.layout == nil
 	if moved {
 		t.layout = t.newLayout()
 		t.stats.Layout = true
 	}
-	if moved || reps[0] || reps[1] || reps[2] || reps[3] || t.reps == nil {
+	if moved || reps[0] || reps[1] || reps[2] || reps[3] || claimsMoved || t.reps == nil {
 		t.repsOld = true
 	}
 	return t.layout.ir()
@@ -165,8 +178,9 @@ func changedKeys[V any](before, now map[ident.Key]V, equal func(a, b V) bool) ma
 }
 
 func sameOverride(a, b GroupOverride) bool {
-	return a.Canary == b.Canary && maps.Equal(a.Weights, b.Weights) &&
-		(a.Mirror == b.Mirror || (a.Mirror != nil && b.Mirror != nil && *a.Mirror == *b.Mirror))
+	return a.Canary == b.Canary && a.Upstream == b.Upstream && maps.Equal(a.Weights, b.Weights) &&
+		(a.Mirror == b.Mirror || (a.Mirror != nil && b.Mirror != nil && *a.Mirror == *b.Mirror)) &&
+		reflect.DeepEqual(a.Stickiness, b.Stickiness) && reflect.DeepEqual(a.Cohort, b.Cohort)
 }
 
 // exists reports whether the input has the referenced object.

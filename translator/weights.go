@@ -21,6 +21,21 @@ type groupResult struct {
 	notes []string
 	// refs are the clusters the group references.
 	refs []string
+	// sticky, set while a Canary with stickiness drives the group, is the
+	// hash policy routes using it add (with useHashPolicy); clusters then
+	// list the canary first.
+	sticky *HashPolicy
+	// cohort, set while an abTest Canary drives the group, is the route
+	// routes using it get before them.
+	cohort *cohort
+}
+
+// cohort is what an abTest Canary adds before every route using its
+// group: the same route, matching the cohort's headers too, sending
+// everything to the canary cluster.
+type cohort struct {
+	headers []HeaderMatch
+	cluster string
 }
 
 // compileGroup resolves one UpstreamGroup: weights from the spec or, while
@@ -53,6 +68,9 @@ func compileGroup(c *compiler, g *cell[*v1alpha1.UpstreamGroup, groupResult]) gr
 		return e
 	}
 	e.ok, e.clusters = true, clusters
+	if hasOverride && (ov.Stickiness != nil || ov.Cohort != nil) {
+		c.release(&e, ov)
+	}
 	if hasOverride && ov.Mirror != nil {
 		if cl, why := c.reference(ov.Mirror.Upstream); cl != "" {
 			e.mirror = &Mirror{Cluster: cl, PerMillion: perMillion(ov.Mirror.Percentage)}
@@ -66,11 +84,66 @@ func compileGroup(c *compiler, g *cell[*v1alpha1.UpstreamGroup, groupResult]) gr
 	return e
 }
 
+// release applies what a Canary's strategy adds to the routes that use
+// its group: stickiness (a hash policy, the canary first) and the abTest
+// cohort. Each needs the canary Upstream (GroupOverride.Upstream); one that
+// cannot be applied is dropped with a Warning, and the routes keep the
+// override's weights.
+func (c *compiler) release(e *groupResult, ov GroupOverride) {
+	who := "Canary " + ov.Canary.String()
+	var canary, why string
+	if ov.Upstream.Name == "" {
+		why = "names no canary Upstream"
+	} else {
+		canary, why = c.lookupUpstream(v1alpha1.ResourceRef{Name: ov.Upstream.Name, Namespace: ov.Upstream.Namespace})
+	}
+	drop := func(what, why string) {
+		msg := what + " of " + who + ": " + why + "; dropped"
+		c.p.warn("", msg)
+		e.notes = append(e.notes, msg)
+	}
+	if st := ov.Stickiness; st != nil {
+		i := slices.IndexFunc(e.clusters, func(wc WeightedCluster) bool { return wc.Name == canary })
+		switch {
+		case canary == "":
+			drop("stickiness", why)
+		case i < 0:
+			drop("stickiness", "Upstream "+ov.Upstream.String()+" is not a destination of the group")
+		default:
+			if h, bad := stickyHash(st); bad != "" {
+				drop("stickiness", bad)
+			} else {
+				// The canary first: Envoy picks the cluster whose range of
+				// hash % total holds the request's, in the order listed, so
+				// the canary's range [0, weight) only grows with its weight.
+				clusters := make([]WeightedCluster, 0, len(e.clusters))
+				clusters = append(clusters, e.clusters[i])
+				clusters = append(clusters, e.clusters[:i]...)
+				e.clusters = append(clusters, e.clusters[i+1:]...)
+				e.sticky = h
+			}
+		}
+	}
+	if ab := ov.Cohort; ab != nil {
+		if canary == "" {
+			drop("the abTest cohort", why)
+		} else if hs, bad := cohortHeaders(ab); bad != "" {
+			drop("the abTest cohort", bad)
+		} else {
+			c.refs = append(c.refs, canary)
+			e.cohort = &cohort{headers: hs, cluster: canary}
+		}
+	}
+}
+
 // sameGroup: the shape is acceptance, the clusters split over and the
 // mirror cluster; the content is all of it.
 func sameGroup(a, b groupResult) (shape, content bool) {
 	shape = a.ok == b.ok && len(a.clusters) == len(b.clusters) && (a.mirror == nil) == (b.mirror == nil) &&
-		slices.Equal(a.refs, b.refs)
+		slices.Equal(a.refs, b.refs) && (a.cohort == nil) == (b.cohort == nil)
+	if shape && a.cohort != nil {
+		shape = a.cohort.cluster == b.cohort.cluster
+	}
 	for i := 0; shape && i < len(a.clusters); i++ {
 		shape = a.clusters[i].Name == b.clusters[i].Name
 	}
