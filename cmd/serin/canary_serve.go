@@ -61,7 +61,9 @@ func newCanaryEngine(ctx context.Context, log *slog.Logger, o canaryServeOptions
 	status canary.StatusStore, releases canary.ReleaseLog, isLeader func() bool) (*canaryEngine, error) {
 	lrs := metrics.NewLRS(nil)
 	detach := lrs.Attach(xsrv.Loads())
-	var msOpts []metrics.MetricsServiceOption
+	// Envoy stats count only as far as their sender is trusted: admitted
+	// like its ADS and LRS streams, for clusters served to it.
+	msOpts := []metrics.MetricsServiceOption{metrics.WithTrust(xsrv.StatsTrust())}
 	if o.countersDelta {
 		msOpts = append(msOpts, metrics.WithCountersAsDeltas())
 	}

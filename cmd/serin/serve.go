@@ -244,15 +244,24 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	xsrv.Register(gs)
 
 	// Ready once the first snapshot is served, and no longer once shutdown
-	// begins, so that load balancers stop sending new proxies here first.
+	// begins, so that load balancers stop sending new proxies here first;
+	// nor while the canary engine has a rollback it could not save yet (a
+	// restart now would resume the bad release).
 	var stopping atomic.Bool
-	ready := func() bool {
+	var engineReady atomic.Pointer[func() error]
+	ready := func() error {
 		select {
 		case <-cache.Ready():
-			return !stopping.Load()
 		default:
-			return false
+			return errors.New("no snapshot served yet")
 		}
+		if stopping.Load() {
+			return errors.New("shutting down")
+		}
+		if f := engineReady.Load(); f != nil {
+			return (*f)()
+		}
+		return nil
 	}
 	instance := instanceID()
 	adm := admin.New(admin.Backend{
@@ -349,6 +358,8 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 			return fmt.Errorf("canary engine: %w", err)
 		}
 		detach, stopStreams = eng.detach, eng.metricsService.Stop
+		engReady := eng.Ready
+		engineReady.Store(&engReady)
 		run("xds", func(context.Context) error {
 			if err := gs.Serve(xdsLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				return err

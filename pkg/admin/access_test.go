@@ -29,7 +29,7 @@ func request(t *testing.T, h http.Handler, method, path, auth string) *httptest.
 // probes answers 401 unless the request carries exactly "Bearer <token>".
 func TestTokenGuardsReadsAndWrites(t *testing.T) {
 	h := New(Backend{
-		Ready:     func() bool { return true },
+		Ready:     func() error { return nil },
 		Resources: func() []controlplane.ResourceStatus { return nil },
 		Nodes:     func() []xds.NodeStatus { return nil },
 	}, prometheus.NewRegistry(), "s3cret")

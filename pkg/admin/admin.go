@@ -23,8 +23,9 @@ import (
 // Backend is what the admin API reads. Every function may be nil, in which
 // case its endpoint answers 404.
 type Backend struct {
-	// Ready reports whether the first snapshot is built and served.
-	Ready func() bool
+	// Ready says why serin is not ready (no snapshot served yet, shutting
+	// down, a rollback not yet saved), or nil when it is.
+	Ready func() error
 	// Resources lists every object's state (and every file that failed to
 	// load, as kind "File").
 	Resources func() []controlplane.ResourceStatus
@@ -58,8 +59,12 @@ func New(b Backend, reg *prometheus.Registry, token string) *Handler {
 		w.Write([]byte("ok\n"))
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if b.Ready == nil || !b.Ready() {
-			http.Error(w, "not ready: no snapshot served yet", http.StatusServiceUnavailable)
+		if b.Ready == nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		if err := b.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ok\n"))

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,12 +21,12 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 }
 
 func TestReadyzFollowsBackend(t *testing.T) {
-	ready := false
-	h := New(Backend{Ready: func() bool { return ready }}, nil, "")
-	if got := get(t, h, "/readyz").Code; got != http.StatusServiceUnavailable {
-		t.Fatalf("readyz before first snapshot = %d, want 503", got)
+	ready := errors.New("no snapshot served yet")
+	h := New(Backend{Ready: func() error { return ready }}, nil, "")
+	if rec := get(t, h, "/readyz"); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "no snapshot served yet") {
+		t.Fatalf("readyz before first snapshot = %d %q, want 503 saying why", rec.Code, rec.Body)
 	}
-	ready = true
+	ready = nil
 	if got := get(t, h, "/readyz").Code; got != http.StatusOK {
 		t.Fatalf("readyz after first snapshot = %d, want 200", got)
 	}
