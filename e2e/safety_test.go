@@ -48,6 +48,16 @@ func waitTraffic(t *testing.T, live *liveClient) {
 	})
 }
 
+// waitAllOn waits until a whole report window of the client's calls went
+// to version (the routes that moved have reached it).
+func waitAllOn(t *testing.T, live *liveClient, version string) {
+	t.Helper()
+	waitFor(t, 5*time.Second, "every call on "+version, func() bool {
+		w, n := live.collect(t, 300*time.Millisecond)
+		return n > 0 && w[version] == n
+	})
+}
+
 // waitResource waits until the admin API reports the object in state with
 // a reason containing reason, and returns it.
 func (s *serin) waitResource(t *testing.T, key, state, reason string) resource {
@@ -86,11 +96,17 @@ func TestTypoKeepsTheLastAcceptedGroup(t *testing.T) {
 	steadySplit(t, live, "v2 at 90/10", 2*time.Second, 0.10)
 
 	const key = "UpstreamGroup default/myapp-upstream-group"
-	for _, typo := range [][2]int{{-1, 10}, {0, 0}} {
-		writeGroup(t, dir, typo[0], typo[1])
-		r := s.waitResource(t, key, "Rejected", "serving the version accepted at")
-		t.Logf("weights %d/%d: %s", typo[0], typo[1], r.Reason)
-		steadySplit(t, live, fmt.Sprintf("v2 after the typo %d/%d", typo[0], typo[1]), 3*time.Second, 0.10)
+	for _, typo := range []struct {
+		v1, v2 int
+		why    string
+	}{{-1, 10, "must be >= 0"}, {0, 0, "must add up to more than 0"}} {
+		writeGroup(t, dir, typo.v1, typo.v2)
+		r := s.waitResource(t, key, "Rejected", typo.why)
+		if !strings.Contains(r.Reason, "serving the version accepted at") {
+			t.Fatalf("weights %d/%d: reason %q does not say the last accepted version is served", typo.v1, typo.v2, r.Reason)
+		}
+		t.Logf("weights %d/%d: %s", typo.v1, typo.v2, r.Reason)
+		steadySplit(t, live, fmt.Sprintf("v2 after the typo %d/%d", typo.v1, typo.v2), 3*time.Second, 0.10)
 	}
 	if m := s.metricsText(t); !strings.Contains(m, `serin_objects{kind="UpstreamGroup",state="Rejected"} 1`) {
 		t.Errorf("/metrics does not count the rejected group:\n%s", grepLines(m, "serin_objects"))
@@ -280,6 +296,7 @@ func TestPausedBadReleaseRollsBack(t *testing.T) {
 	}
 	d := v.Decisions[len(v.Decisions)-1]
 	t.Logf("rolled back while paused: %s", d.Reason)
+	waitAllOn(t, live, "v1")
 	steadySplit(t, live, "v2 after the rollback", 2*time.Second, 0)
 }
 
@@ -309,6 +326,7 @@ func TestPromoteFullBadReleaseRollsBackInBake(t *testing.T) {
 		t.Errorf("promote --full is not recorded as manual: %+v", d)
 	}
 	t.Logf("rolled back in bake: %s", v.Decisions[len(v.Decisions)-1].Reason)
+	waitAllOn(t, live, "v1")
 	steadySplit(t, live, "v2 after the bake's rollback", 2*time.Second, 0)
 }
 
@@ -325,10 +343,7 @@ func TestUndoRestoresStable(t *testing.T) {
 	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseProgressing)
 	s.post(t, "/api/v1/canaries/default/myapp/promote?full=true")
 	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseSucceeded)
-	waitFor(t, 5*time.Second, "all calls on v2", func() bool {
-		w, n := live.collect(t, 500*time.Millisecond)
-		return n > 0 && w["v2"] == n
-	})
+	waitAllOn(t, live, "v2")
 
 	out, err := exec.Command(serinBin, "canary", "--admin-addr", s.admin, "undo", "myapp").CombinedOutput()
 	if err != nil {
@@ -342,10 +357,7 @@ func TestUndoRestoresStable(t *testing.T) {
 	if d := lastManual(t, s); !strings.Contains(d.Reason, "undo") {
 		t.Errorf("undo is not the last manual decision: %+v", d)
 	}
-	waitFor(t, 5*time.Second, "all calls back on v1", func() bool {
-		w, n := live.collect(t, 500*time.Millisecond)
-		return n > 0 && w["v1"] == n
-	})
+	waitAllOn(t, live, "v1")
 	steadySplit(t, live, "v2 after undo", 2*time.Second, 0)
 
 	_ = s.proc.cmd.Process.Kill()
@@ -436,25 +448,33 @@ func TestBlueGreen(t *testing.T) {
     maxErrorRate: 1
     bakeTime: 4s
 `))
+	// Proxyless gRPC clients do not mirror; the new version's checks come
+	// from a preview address that reaches it directly (as a load tester or
+	// QA would), whose calls the clients report like any other.
+	writeFile(t, filepath.Join(dir, "preview.yaml"), `apiVersion: serin.dev/v1alpha1
+kind: VirtualService
+metadata: {name: myapp-preview}
+spec:
+  virtualHost:
+    domains: [myapp-preview]
+    routes:
+    - matchers: [{prefix: /}]
+      routeAction: {single: {upstream: {name: myapp-v2}}}
+`)
 	s := startSerin(t, dir)
 	live := startLiveClient(t, s, "default", "xds:///myapp", 300)
+	startLiveClient(t, s, "default", "xds:///myapp-preview", 50)
 	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseMirroring)
 	steadySplit(t, live, "v2 while mirroring", time.Second, 0)
 	s.waitPhase(t, 20*time.Second, v1alpha1.PhaseBaking)
-	waitFor(t, 5*time.Second, "every call on v2", func() bool {
-		w, n := live.collect(t, 300*time.Millisecond)
-		return n > 0 && w["v2"] == n
-	})
+	waitAllOn(t, live, "v2")
 	v := s.waitPhase(t, 30*time.Second, v1alpha1.PhaseSucceeded, v1alpha1.PhaseRolledBack)
 	if v.Phase != v1alpha1.PhaseSucceeded {
 		t.Fatalf("phase %s; decisions:\n%s", v.Phase, decisionsText(v.Decisions))
 	}
 	steadySplit(t, live, "v2 after the switch", 2*time.Second, 1)
 	s.post(t, "/api/v1/canaries/default/myapp/undo")
-	waitFor(t, 5*time.Second, "every call back on v1", func() bool {
-		w, n := live.collect(t, 300*time.Millisecond)
-		return n > 0 && w["v1"] == n
-	})
+	waitAllOn(t, live, "v1")
 }
 
 // TestABTest: a cohort (x-beta: true) gets the new version while everyone
@@ -481,7 +501,7 @@ func TestABTest(t *testing.T) {
     maxErrorRate: 1
 `))
 			s := startSerin(t, dir)
-			everyone := startLiveClient(t, s, "default", "xds:///myapp", 200)
+			everyone := startLiveClient(t, s, "default", "xds:///myapp", 300)
 			args := clientArgs(s, "default", "xds:///myapp", "--rate", "100", "--concurrency", "4", "--interval", "250ms", "--header", "x-beta=true")
 			cohort := startLiveProc(t, args)
 			s.waitPhase(t, 10*time.Second, v1alpha1.PhaseProgressing)
@@ -497,13 +517,11 @@ func TestABTest(t *testing.T) {
 				t.Fatalf("phase %s, want %s; decisions:\n%s", v.Phase, tc.want, decisionsText(v.Decisions))
 			}
 			if tc.want == v1alpha1.PhaseSucceeded {
+				waitAllOn(t, everyone, "v2")
 				steadySplit(t, everyone, "v2 for everyone after promotion", 2*time.Second, 1)
 				return
 			}
-			waitFor(t, 5*time.Second, "the cohort back on v1", func() bool {
-				w, n := cohort.collect(t, 300*time.Millisecond)
-				return n > 0 && w["v1"] == n
-			})
+			waitAllOn(t, cohort, "v1")
 		})
 	}
 }
