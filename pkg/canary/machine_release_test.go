@@ -264,7 +264,7 @@ func TestMachineError(t *testing.T) {
 		History: []v1alpha1.CanaryDecision{{Verdict: "Started"}, {Verdict: "Advanced", Step: 2, Weight: 20}}}
 	unreadable := func(prev *v1alpha1.CanaryStatus, perr error) restored {
 		return restored{at: now, plan: p, releases: []Release{{Number: 4, Release: p.release}},
-			unreadable: &UnreadableStatusError{Path: "/s/app.json", Err: errors.New("unexpected end of JSON input"), Previous: prev, PreviousPath: "/s/app.prev.json", PreviousErr: perr}}
+			unreadable: &UnreadableStatusError{Path: "/s/app.json", Err: errors.New("unexpected end of JSON input"), Previous: prev, PreviousPath: "/s/app.json.prev", PreviousErr: perr}}
 	}
 	other := prev.DeepCopy()
 	other.Release = "default/app-v0"
@@ -291,7 +291,7 @@ func TestMachineError(t *testing.T) {
 	run(t, []machineCase{
 		{name: "the copy is readable: its weights, Error", from: state{}, ev: unreadable(prev, nil),
 			phase: v1alpha1.PhaseError, step: 2, fx: fxError(20, 2),
-			then: all(weight(20), message("cannot read the saved status /s/app.json: unexpected end of JSON input; serving what the copy /s/app.prev.json says"),
+			then: all(weight(20), message("cannot read the saved status /s/app.json: unexpected end of JSON input; serving what the copy /s/app.json.prev says"),
 				nextCheckAt(time.Time{}), conditionIs(condUnreadable, true), func(t *testing.T, s state) {
 					if s.release.Number != 4 || len(s.status.History) != 3 {
 						t.Errorf("release %d, %d decisions", s.release.Number, len(s.status.History))

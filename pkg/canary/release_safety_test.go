@@ -133,7 +133,7 @@ func TestUnreadableStatusKeepsTheServedWeights(t *testing.T) {
 	if w := f.weights("app"); w["default/app-v1"] != 80 || w["default/app-v2"] != 20 {
 		t.Fatalf("weights %v, want 80/20 kept", w)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "status", "default", "app.corrupt.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "status", "default", "app.json.corrupt")); err != nil {
 		t.Fatalf("the damaged file is not kept aside: %v", err)
 	}
 	// Nothing acts: no check, no step, whatever the traffic.
@@ -172,7 +172,7 @@ func TestUnreadableStatusWithoutACopyServesTheStable(t *testing.T) {
 		f.traffic("app", 30, 0, 300, 0, 500*time.Millisecond)
 		f.due()
 	}
-	for _, n := range []string{"app.json", "app.prev.json"} {
+	for _, n := range []string{"app.json", "app.json.prev"} {
 		if err := os.WriteFile(filepath.Join(dir, "status", "default", n), []byte("\x00\x01garbage"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestUnreadableStatusWithoutACopyServesTheStable(t *testing.T) {
 	f.put(testCanary("app"))
 	f.e = f.engine()
 	v := f.view("app")
-	if v.Phase != v1alpha1.PhaseError || v.Weight != 0 || !strings.Contains(v.Message, "stable at 100%") || !strings.Contains(v.Message, "app.prev.json") {
+	if v.Phase != v1alpha1.PhaseError || v.Weight != 0 || !strings.Contains(v.Message, "stable at 100%") || !strings.Contains(v.Message, "app.json.prev") {
 		t.Fatalf("both copies corrupt: %s weight %d %q", v.Phase, v.Weight, v.Message)
 	}
 	if w := f.weights("app"); w["default/app-v1"] != 100 || w["default/app-v2"] != 0 {
@@ -382,5 +382,29 @@ func TestUndoAfterSuccessSurvivesARestart(t *testing.T) {
 	}
 	if hist, _ := fs.Releases(ident.Key{Namespace: "default", Name: "app"}); len(hist) != 2 {
 		t.Fatalf("%d releases after the retry, want 2", len(hist))
+	}
+}
+
+// A Canary named like another's copy ("app.prev") never writes that copy.
+func TestFileStoreCopiesDoNotCollide(t *testing.T) {
+	fs, err := NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	app, other := ident.Key{Namespace: "default", Name: "app"}, ident.Key{Namespace: "default", Name: "app.prev"}
+	if err := fs.Save(ctx, app, &v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Weight: 20}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Save(ctx, other, &v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Weight: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fs.dir, "status", "default", "app.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = fs.Load(ctx, app)
+	var ue *UnreadableStatusError
+	if !errors.As(err, &ue) || ue.Previous == nil || ue.Previous.Weight != 20 {
+		t.Fatalf("Load of a corrupt status: %v (copy %+v), want its own copy at 20%%", err, ue)
 	}
 }

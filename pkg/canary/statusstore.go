@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -152,14 +151,14 @@ func UpsertRelease(list []Release, r Release, max int) []Release {
 // directory (--state-dir):
 //
 //	<dir>/status/<namespace>/<name>.json
-//	<dir>/status/<namespace>/<name>.prev.json   a second copy of the last good save
+//	<dir>/status/<namespace>/<name>.json.prev   a second copy of the last good save
 //	<dir>/releases/<namespace>/<name>.json
 //
 // Every write is atomic: a temp file in the same directory, fsync, rename,
 // fsync of the directory. A crash leaves the old or the new file, never a
 // torn one. A status file damaged afterwards (disk, hand edit) is what
 // the second copy is for: Load returns an *UnreadableStatusError carrying
-// it, and the next Save moves the damaged file aside as <name>.corrupt.json.
+// it, and the next Save moves the damaged file aside as <name>.json.corrupt.
 type FileStore struct {
 	dir string
 	mu  sync.Mutex
@@ -177,8 +176,10 @@ func (f *FileStore) path(kind string, k ident.Key) string {
 	return filepath.Join(f.dir, kind, k.Namespace, k.Name+".json")
 }
 
-// prevPath is the second copy of the status at path.
-func prevPath(path string) string { return strings.TrimSuffix(path, ".json") + ".prev.json" }
+// prevPath is the second copy of the status at path. The suffix comes
+// after ".json" so that no Canary's own file can be another's copy (a
+// Canary may be named "myapp.prev").
+func prevPath(path string) string { return path + ".prev" }
 
 func (f *FileStore) Load(_ context.Context, k ident.Key) (*v1alpha1.CanaryStatus, error) {
 	path := f.path("status", k)
@@ -208,14 +209,14 @@ func (f *FileStore) Load(_ context.Context, k ident.Key) (*v1alpha1.CanaryStatus
 }
 
 // Save writes the status, then its second copy. A status file that no
-// longer parses is kept aside (<name>.corrupt.json) for whoever looks
+// longer parses is kept aside (<name>.json.corrupt) for whoever looks
 // into it.
 func (f *FileStore) Save(_ context.Context, k ident.Key, st *v1alpha1.CanaryStatus) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	path := f.path("status", k)
 	if b, err := os.ReadFile(path); err == nil && !json.Valid(b) {
-		_ = os.Rename(path, strings.TrimSuffix(path, ".json")+".corrupt.json")
+		_ = os.Rename(path, path+".corrupt")
 	}
 	if err := writeJSONAtomic(path, st); err != nil {
 		return err
