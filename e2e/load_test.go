@@ -15,7 +15,8 @@ import (
 // connections against the real binary; every client must converge on
 // every weight change, a NACKing client must get one response per change
 // (not a loop), serin's goroutines must return to their count before the
-// clients came, and this process must not leak the clients' goroutines.
+// clients came, and this process must not leak the clients' goroutines;
+// once more over mTLS with a fleet rule.
 // Latencies are logged, not asserted: this machine is shared.
 func TestLoad(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -23,9 +24,11 @@ func TestLoad(t *testing.T) {
 		name    string
 		clients int
 		delta   bool
+		tls     bool
 	}{
-		{"sotw", 200, false},
-		{"delta", 100, true},
+		{"sotw", 200, false, false},
+		{"delta", 100, true, false},
+		{"sotw-mtls", 200, false, true}, // client certificates and a fleet rule, as in production
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -41,6 +44,7 @@ func TestLoad(t *testing.T) {
 				Idle:            200 * time.Millisecond,
 				SerinBin:        serinBin,
 				Dir:             t.TempDir(),
+				TLS:             tc.tls,
 			})
 			if err != nil {
 				t.Fatal(err)

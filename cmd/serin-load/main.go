@@ -69,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Dir, "dir", "", "generate the configuration here (default: a temporary directory)")
 	fs.StringVar(&jsonOut, "json-out", "", "also append the JSON result lines to this file")
 	fs.StringVar(&cfg.ProfileDir, "profile-dir", "", "save serin's heap (idle clients) and CPU (change phase) profiles here, and serin-load's own CPU profile")
+	fs.BoolVar(&cfg.TLS, "tls", false, "run serin with mTLS on xDS (a throwaway CA, a client certificate per connection, one fleet rule)")
+	compareTLS := fs.Bool("compare-tls", false, "run serin twice, plaintext then mTLS, with the same clients and changes, and print both")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -105,11 +107,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.SerinBin = bin
-		r, err := loadtest.RunSerin(ctx, cfg)
-		if r != nil {
-			results = append(results, r)
+		runs := []bool{cfg.TLS}
+		if *compareTLS {
+			runs = []bool{false, true}
 		}
-		errs = append(errs, err)
+		for _, tls := range runs {
+			c := cfg
+			c.TLS = tls
+			r, err := loadtest.RunSerin(ctx, c)
+			if r != nil {
+				results = append(results, r)
+			}
+			errs = append(errs, err)
+		}
 	}
 	if baseline {
 		r, err := loadtest.RunBaseline(ctx, cfg)
@@ -144,8 +154,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func printHuman(w io.Writer, r *loadtest.Result) {
-	fmt.Fprintf(w, "%s %s: %d clients over %d conns, %d services, %d changes at %g/s\n",
-		r.Server, r.Mode, r.Clients, r.Conns, r.VirtualServices, r.Changes, r.ChangesPerSec)
+	transport := "plaintext"
+	if r.TLS {
+		transport = "mTLS"
+	}
+	fmt.Fprintf(w, "%s %s (%s): %d clients over %d conns, %d services, %d changes at %g/s\n",
+		r.Server, r.Mode, transport, r.Clients, r.Conns, r.VirtualServices, r.Changes, r.ChangesPerSec)
 	fmt.Fprintf(w, "  connect storm: all complete in %.0f ms\n", r.ConnectMs)
 	l := r.Latency
 	fmt.Fprintf(w, "  change -> ACK (%d pairs, %d missing): min %.1f  median %.1f  p99 %.1f  max %.1f ms\n",

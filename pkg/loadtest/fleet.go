@@ -10,6 +10,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/serin-dev/serin/pkg/adsclient"
@@ -30,6 +31,8 @@ type FleetConfig struct {
 	NodeCluster string
 	// IDPrefix starts every node id ("load-" by default).
 	IDPrefix string
+	// Creds are the connections' transport credentials; nil is plaintext.
+	Creds credentials.TransportCredentials
 }
 
 // Fleet is a set of running clients.
@@ -80,9 +83,13 @@ func StartFleet(ctx context.Context, cfg FleetConfig, reg *Registry) (*Fleet, er
 	}
 	f := &Fleet{cfg: cfg, reg: reg, started: time.Now()}
 	nConns := (cfg.Clients + cfg.StreamsPerConn - 1) / cfg.StreamsPerConn
+	creds := cfg.Creds
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
 	for range nConns {
 		conn, err := grpc.NewClient(cfg.Addr,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithTransportCredentials(creds),
 			// Full CDS of a large fleet exceeds gRPC's 4 MiB default.
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
 		if err != nil {

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/serin-dev/serin/pkg/gen"
 	"github.com/serin-dev/serin/translator"
+	"google.golang.org/grpc/credentials"
 )
 
 // Config is one load run.
@@ -40,12 +42,17 @@ type Config struct {
 	ProfileDir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// TLS runs serin with mTLS on xDS (a throwaway CA; every client
+	// presents a certificate and one fleet rule admits them), as a
+	// production deployment does.
+	TLS bool
 }
 
 // Result is what a run measured. Times are in milliseconds.
 type Result struct {
 	Server          string  `json:"server"` // "serin" or "go-control-plane"
 	Mode            string  `json:"mode"`   // "sotw" or "delta"
+	TLS             bool    `json:"tls,omitempty"`
 	Date            string  `json:"date"`
 	VirtualServices int     `json:"virtual_services"`
 	Clients         int     `json:"clients"`
@@ -120,7 +127,7 @@ func (c Config) result(server string) *Result {
 		Server: server, Mode: mode, Date: time.Now().Format("2006-01-02"),
 		VirtualServices: c.VirtualServices, Clients: c.Clients,
 		Conns:   (c.Clients + c.StreamsPerConn - 1) / c.StreamsPerConn,
-		Changes: c.Changes, ChangesPerSec: c.ChangesPerSec,
+		Changes: c.Changes, ChangesPerSec: c.ChangesPerSec, TLS: c.TLS,
 	}
 }
 
@@ -141,7 +148,21 @@ func RunSerin(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	fmt.Fprintf(cfg.Log, "serin: %d virtual services in %s\n", cfg.VirtualServices, dir)
-	s, err := StartSerin(ctx, cfg.SerinBin, dir, cfg.SerinArgs...)
+	args := cfg.SerinArgs
+	var creds credentials.TransportCredentials
+	if cfg.TLS {
+		certDir, err := os.MkdirTemp("", "serin-load-tls-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(certDir)
+		m, err := newMTLS(certDir)
+		if err != nil {
+			return nil, err
+		}
+		args, creds = append(slices.Clone(args), m.serveArgs...), m.creds
+	}
+	s, err := StartSerin(ctx, cfg.SerinBin, dir, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +205,7 @@ func RunSerin(ctx context.Context, cfg Config) (*Result, error) {
 			return func() { <-done }
 		}
 	}
+	hooks.creds = creds
 	if err := run(ctx, cfg, s.XDS, d, res, hooks); err != nil {
 		return res, fmt.Errorf("%w\nserin output:\n%s", err, s.Output())
 	}
@@ -223,6 +245,8 @@ func RunBaseline(ctx context.Context, cfg Config) (*Result, error) {
 type hooks struct {
 	idle     func(*Fleet) error
 	changing func() (after func())
+	// creds are the clients' transport credentials (nil: plaintext).
+	creds credentials.TransportCredentials
 }
 
 // run connects the fleet, makes the changes and fills res.
@@ -231,7 +255,7 @@ func run(ctx context.Context, cfg Config, addr string, target Target, res *Resul
 	reg := NewRegistry(tracked)
 	f, err := StartFleet(ctx, FleetConfig{
 		Addr: addr, Clients: cfg.Clients, StreamsPerConn: cfg.StreamsPerConn,
-		Delta: cfg.Delta, NackFraction: cfg.NackFraction,
+		Delta: cfg.Delta, NackFraction: cfg.NackFraction, Creds: h.creds,
 	}, reg)
 	if err != nil {
 		return err
