@@ -44,9 +44,13 @@ func (st *stream) handleDelta(req *discoveryv3.DeltaDiscoveryRequest) error {
 	t := st.typeState(k)
 	// A stale nonce is no ACK, but in delta the subscription changes in
 	// the request still count: they are increments, not a full list.
-	if rejected, _ := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil)); rejected {
+	rejected, current := t.ackOrNack(req.GetResponseNonce(), errorMessage(req.GetErrorDetail(), req.GetErrorDetail() != nil))
+	if rejected {
 		n := st.nack(t, req.GetErrorDetail().GetMessage(), time.Now())
 		nk = &n
+	}
+	if current && req.GetResponseNonce() != "" {
+		t.answered()
 	}
 	c := t.sub.change(k, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe(), st.srv.shared)
 	if c.first {
@@ -72,7 +76,7 @@ func (st *stream) flushDelta(send func(*discoveryv3.DeltaDiscoveryResponse) erro
 		if resp == nil {
 			continue
 		}
-		if err := send(resp); err != nil {
+		if err := budgeted(st, k, resp, deltaBytes(resp), send); err != nil {
 			return err
 		}
 		st.srv.sent(k, st.protocol, published)

@@ -51,19 +51,24 @@ type Limits struct {
 	// served clusters enter it, so this is 2x the clusters of the
 	// largest measured input (20,000), room for drained and renamed ones.
 	MaxLoadClusters int
+	// MaxResponseBytesInFlight bounds the bytes of large responses sent
+	// and not yet answered, across the server (budget.go): the memory a
+	// connect storm costs.
+	MaxResponseBytesInFlight int
 }
 
 // DefaultLimits are the bounds `serin serve` starts with (see each field
 // for why that number).
 var DefaultLimits = Limits{
-	MaxNodeIDBytes:       1 << 10,
-	MaxNodeMetadataBytes: 64 << 10,
-	MaxResourceNames:     100_000,
-	MaxNackMessageBytes:  1 << 10,
-	MaxStreams:           20_000,
-	MaxLRSClusters:       40_000,
-	MaxLRSLocalities:     1_000,
-	MaxLoadClusters:      40_000,
+	MaxNodeIDBytes:           1 << 10,
+	MaxNodeMetadataBytes:     64 << 10,
+	MaxResourceNames:         100_000,
+	MaxNackMessageBytes:      1 << 10,
+	MaxStreams:               20_000,
+	MaxLRSClusters:           40_000,
+	MaxLRSLocalities:         1_000,
+	MaxLoadClusters:          40_000,
+	MaxResponseBytesInFlight: DefaultMaxResponseBytesInFlight,
 }
 
 // WithLimits sets the server's bounds; zero fields keep their default.
@@ -84,6 +89,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxLRSClusters, d.MaxLRSClusters)
 	def(&l.MaxLRSLocalities, d.MaxLRSLocalities)
 	def(&l.MaxLoadClusters, d.MaxLoadClusters)
+	def(&l.MaxResponseBytesInFlight, d.MaxResponseBytesInFlight)
 	return l
 }
 

@@ -18,6 +18,9 @@ type metrics struct {
 	// lrsDropped counts load reports of one cluster not added to the
 	// load store (lrs.go).
 	lrsDropped *prometheus.CounterVec
+	// budgetInFlight and budgetWaits watch the response budget (budget.go).
+	budgetInFlight prometheus.Gauge
+	budgetWaits    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,9 +56,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "serin_xds_lrs_dropped_total",
 			Help: "Per-cluster LRS load reports dropped, by reason: not_served (the cluster was not sent to that node id and fleet), too_many_clusters, too_many_localities.",
 		}, []string{"reason"}),
+		budgetInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "serin_xds_response_bytes_in_flight",
+			Help: "Bytes of large responses sent and not yet answered (bounded by --xds-max-response-bytes-in-flight).",
+		}),
+		budgetWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "serin_xds_response_budget_waits_total",
+			Help: "Large responses that waited for the response budget (a connect storm).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.connected, m.responses, m.nacks, m.pushLatency, m.loadReports, m.refused, m.lrsDropped} {
+		for _, c := range []prometheus.Collector{m.connected, m.responses, m.nacks, m.pushLatency, m.loadReports, m.refused, m.lrsDropped, m.budgetInFlight, m.budgetWaits} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

@@ -65,6 +65,7 @@ type Server struct {
 	shared      *shared
 	standing    standingNacks
 	limits      Limits // bounds on what a peer makes the server keep (limits.go)
+	budget      *responseBudget
 
 	mu      sync.Mutex
 	streams map[int64]*stream
@@ -104,6 +105,7 @@ func New(cache *snapshot.Cache, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("xds metrics: %w", err)
 	}
 	s.loads = load.NewStore(load.WithMaxClusters(s.limits.MaxLoadClusters))
+	s.budget = newResponseBudget(int64(s.limits.MaxResponseBytesInFlight), m)
 	s.unsub = cache.Subscribe(s.wake)
 	return s, nil
 }
@@ -206,6 +208,7 @@ func (s *Server) addStream(st *stream, nodeID string) {
 
 func (s *Server) removeStream(st *stream) {
 	st.stopTimer()
+	st.releaseHolds()
 	s.standing.dropStream(st.id) // the node left: its NACKs no longer stand
 	s.mu.Lock()
 	defer s.mu.Unlock()

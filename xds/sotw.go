@@ -59,6 +59,9 @@ func (st *stream) handleSotW(req *discoveryv3.DiscoveryRequest) error {
 		st.mu.Unlock()
 		return nil
 	}
+	if req.GetResponseNonce() != "" {
+		t.answered()
+	}
 	if rejected {
 		n := st.nack(t, req.GetErrorDetail().GetMessage(), time.Now())
 		nk = &n
@@ -83,7 +86,7 @@ func (st *stream) flushSotW(send func(*discoveryv3.DiscoveryResponse) error) err
 		if resp == nil {
 			continue
 		}
-		if err := send(resp); err != nil {
+		if err := budgeted(st, k, resp, responseBytes(resp.Resources), send); err != nil {
 			return err
 		}
 		st.srv.sent(k, st.protocol, published)

@@ -19,6 +19,7 @@ import (
 // stream is one ADS stream (SotW or delta) of one node.
 type stream struct {
 	srv       *Server
+	ctx       context.Context // the gRPC stream's: ends with it
 	id        int64
 	nodeID    string // set once, with id; the byNode key
 	protocol  string
@@ -44,7 +45,7 @@ type stream struct {
 }
 
 func newStream(srv *Server, ctx context.Context, protocol string) *stream {
-	st := &stream{srv: srv, protocol: protocol, connected: time.Now(), wakeCh: make(chan struct{}, 1)}
+	st := &stream{srv: srv, ctx: ctx, protocol: protocol, connected: time.Now(), wakeCh: make(chan struct{}, 1)}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		st.peer = p.Addr.String()
 	}
@@ -183,6 +184,45 @@ func loop[Req any](ctx context.Context, done <-chan struct{}, recv func() (Req, 
 			if err := after(); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// budgeted sends a response through the server's response budget: a large
+// one waits for budget (budget.go), which its type keeps until the node
+// answers.
+func budgeted[Resp any](st *stream, k snapshot.Kind, resp Resp, size int64, send func(Resp) error) error {
+	h, err := st.srv.budget.take(st.ctx, size)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	t := st.typeState(k)
+	prev := t.hold
+	t.hold = h
+	st.mu.Unlock()
+	prev.release() // superseded: the node answers the newest response
+	if err := send(resp); err != nil {
+		h.release()
+		return err
+	}
+	return nil
+}
+
+// answered gives back the budget of type k's last response (the node
+// answered it). Callers hold st.mu.
+func (t *typeState) answered() {
+	t.hold.release()
+	t.hold = nil
+}
+
+// releaseHolds gives back every type's budget (the stream ended).
+func (st *stream) releaseHolds() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, t := range st.types {
+		if t != nil {
+			t.answered()
 		}
 	}
 }

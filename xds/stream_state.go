@@ -27,6 +27,9 @@ type typeState struct {
 	held        heldNames
 	needs       routeNeeds
 	delta       deltaState
+	// hold is the response budget the last large response took; it goes
+	// back when the node answers (budget.go).
+	hold *hold
 }
 
 func newTypeState(k snapshot.Kind) *typeState {

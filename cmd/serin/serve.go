@@ -121,6 +121,7 @@ func addXDSLimitFlags(f *pflag.FlagSet, l *xds.Limits) {
 	f.IntVar(&l.MaxLRSClusters, "xds-max-lrs-clusters", d.MaxLRSClusters, "drop the clusters of one load report beyond this many (2x the 20,000 clusters of 10,000 services)")
 	f.IntVar(&l.MaxLRSLocalities, "xds-max-lrs-localities", d.MaxLRSLocalities, "drop a cluster's load report naming more localities (real deployments have a few dozen)")
 	f.IntVar(&l.MaxLoadClusters, "xds-max-load-clusters", d.MaxLoadClusters, "keep load totals for at most this many clusters, forgetting the least recently reported (2x the 20,000 clusters of 10,000 services)")
+	f.IntVar(&l.MaxResponseBytesInFlight, "xds-max-response-bytes-in-flight", d.MaxResponseBytesInFlight, "large responses (64 KiB and up) sent and not yet answered may hold this many bytes across the server; more wait their turn (a connect storm's memory; negative: no bound)")
 }
 
 func runServe(ctx context.Context, a *app, o serveOptions) error {

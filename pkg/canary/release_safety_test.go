@@ -408,3 +408,58 @@ func TestFileStoreCopiesDoNotCollide(t *testing.T) {
 		t.Fatalf("Load of a corrupt status: %v (copy %+v), want its own copy at 20%%", err, ue)
 	}
 }
+
+// A saved status that parses but names a step or weight this canary
+// cannot have (a hand edit, a patched status) is not believed: Error, the
+// stable at 100%, and the engine keeps running.
+func TestInsaneStatusIsNotBelieved(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   v1alpha1.CanaryStatus
+	}{
+		{"negative step", v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Step: -5, Weight: 5}},
+		{"step past the end", v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Step: 99, Weight: 5}},
+		{"weight over 100", v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseProgressing, Step: 0, Weight: 400}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms := NewMemoryStore()
+			c := testCanary("app")
+			p := newPlan(c, 0)
+			st := tc.st
+			st.Release = p.release
+			if err := ms.Save(context.Background(), ident.Key{Namespace: "default", Name: "app"}, &st); err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture(t, ms, ms, c)
+			f.due()
+			v := f.view("app")
+			if v.Phase != v1alpha1.PhaseError {
+				t.Fatalf("phase %s (%s), want Error", v.Phase, v.Message)
+			}
+			if w := f.weights("app"); w["default/app-v2"] != 0 {
+				t.Fatalf("weights %v, want the stable at 100%%", w)
+			}
+		})
+	}
+}
+
+// A key that is not a namespace/name never becomes a path.
+func TestFileStoreRefusesPathsOutside(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := NewFileStore(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []ident.Key{{Namespace: "default", Name: "../../escaped"}, {Namespace: "..", Name: "x"}, {Namespace: "default", Name: "a/b"}} {
+		if err := fs.Save(context.Background(), k, &v1alpha1.CanaryStatus{}); err == nil {
+			t.Errorf("Save(%q) wrote a file", k)
+		}
+		if err := fs.SaveRelease(k, Release{}); err == nil {
+			t.Errorf("SaveRelease(%q) wrote a file", k)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("files outside the state dir: %v", entries)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/serin-dev/serin/pkg/api/v1alpha1"
 	"github.com/serin-dev/serin/pkg/ident"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // StatusStore keeps each Canary's status where it survives restarts and
@@ -176,12 +177,25 @@ func (f *FileStore) path(kind string, k ident.Key) string {
 	return filepath.Join(f.dir, kind, k.Namespace, k.Name+".json")
 }
 
+// checkKey refuses a key that is not a Kubernetes namespace and name:
+// the file's path is made of it, and "../x" must not leave the directory.
+// (Sources refuse such names already; this is the last line.)
+func checkKey(k ident.Key) error {
+	if len(validation.IsDNS1123Label(k.Namespace)) > 0 || len(validation.IsDNS1123Subdomain(k.Name)) > 0 {
+		return fmt.Errorf("canary state: %q is not a namespace/name", k.String())
+	}
+	return nil
+}
+
 // prevPath is the second copy of the status at path. The suffix comes
 // after ".json" so that no Canary's own file can be another's copy (a
 // Canary may be named "myapp.prev").
 func prevPath(path string) string { return path + ".prev" }
 
 func (f *FileStore) Load(_ context.Context, k ident.Key) (*v1alpha1.CanaryStatus, error) {
+	if err := checkKey(k); err != nil {
+		return nil, err
+	}
 	path := f.path("status", k)
 	var st v1alpha1.CanaryStatus
 	ok, err := readJSON(path, &st)
@@ -212,6 +226,9 @@ func (f *FileStore) Load(_ context.Context, k ident.Key) (*v1alpha1.CanaryStatus
 // longer parses is kept aside (<name>.json.corrupt) for whoever looks
 // into it.
 func (f *FileStore) Save(_ context.Context, k ident.Key, st *v1alpha1.CanaryStatus) error {
+	if err := checkKey(k); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	path := f.path("status", k)
@@ -225,6 +242,9 @@ func (f *FileStore) Save(_ context.Context, k ident.Key, st *v1alpha1.CanaryStat
 }
 
 func (f *FileStore) Delete(_ context.Context, k ident.Key) error {
+	if err := checkKey(k); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	path := f.path("status", k)
@@ -237,6 +257,9 @@ func (f *FileStore) Delete(_ context.Context, k ident.Key) error {
 }
 
 func (f *FileStore) Releases(k ident.Key) ([]Release, error) {
+	if err := checkKey(k); err != nil {
+		return nil, err
+	}
 	var list []Release
 	if _, err := readJSON(f.path("releases", k), &list); err != nil {
 		return nil, err
@@ -245,6 +268,9 @@ func (f *FileStore) Releases(k ident.Key) ([]Release, error) {
 }
 
 func (f *FileStore) SaveRelease(k ident.Key, r Release) error {
+	if err := checkKey(k); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var list []Release

@@ -32,7 +32,9 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 		seen[id] = true
 		r := e.rollouts[id]
 		if h := holders[groupOf(c)]; h != nil && h != c {
-			e.wait(ctx, r, c, h, now)
+			if errs := c.DeepCopy().Validate(); len(errs) == 0 {
+				e.wait(ctx, r, c, h, now)
+			}
 			continue
 		}
 		delete(e.waiting, id)
@@ -257,6 +259,13 @@ func (e *Engine) adopt(ctx context.Context, r *rollout, now time.Time) error {
 		}
 		e.log.Error("the saved canary status cannot be read: phase Error until an operator acts", "canary", r.id, "err", err)
 	}
+	if err := saneStatus(ev.saved, ev.plan); err != nil {
+		// Parsed, but not a state this canary can be in (a hand edit, a
+		// patched status subresource): as unreadable, never as the truth.
+		e.log.Error("the saved canary status is not a state of this canary: phase Error until an operator acts", "canary", r.id, "err", err)
+		ev.unreadable = &UnreadableStatusError{Path: "the saved status of " + r.id, Err: err}
+		ev.saved = nil
+	}
 	if ev.releases, err = e.cfg.Releases.Releases(r.key); err != nil {
 		return fmt.Errorf("read the release history: %w", err)
 	}
@@ -312,4 +321,21 @@ func (e *Engine) follow(ctx context.Context, _ time.Time) {
 		e.feed(ctx, r, mirrored{plan: newPlan(c, e.cfg.Settle), status: &st})
 	}
 	e.dropDeleted(live)
+}
+
+// saneStatus checks a saved status that parsed against the canary's plan:
+// its step must be one of the plan's (or -1, the mirror phase) and its
+// weight a percentage. Anything else would index past the steps or send
+// a weight nobody chose.
+func saneStatus(st *v1alpha1.CanaryStatus, p *plan) error {
+	if st == nil || st.Release != p.release {
+		return nil // not resumed: a new release starts
+	}
+	if st.Step < -1 || int(st.Step) >= len(p.weights) {
+		return fmt.Errorf("step %d: this canary has steps 0 to %d", st.Step, len(p.weights)-1)
+	}
+	if st.Weight < 0 || st.Weight > 100 {
+		return fmt.Errorf("weight %d: not a percentage", st.Weight)
+	}
+	return nil
 }

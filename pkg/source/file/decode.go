@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	validation "k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 
@@ -241,6 +242,15 @@ func decodeObject(filename string, n *yaml.Node, defaults bool) (*Object, []erro
 	setTypeMeta(obj, kind)
 	if obj.GetNamespace() == "" {
 		obj.SetNamespace(v1alpha1.DefaultNamespace)
+	}
+	// A name and namespace are keys everywhere (the store, routes' names,
+	// the canary engine's state files): only what Kubernetes would accept
+	// gets in, so no name can hold a "/" or a "..".
+	for _, msg := range k8svalidation.IsDNS1123Subdomain(obj.GetName()) {
+		return nil, []error{errorf(filename, lineOf(n, "metadata.name"), "%s %q: metadata.name: %s", kind, obj.GetName(), msg)}
+	}
+	for _, msg := range k8svalidation.IsDNS1123Label(obj.GetNamespace()) {
+		return nil, []error{errorf(filename, lineOf(n, "metadata.namespace"), "%s %q: metadata.namespace: %s", kind, obj.GetNamespace(), msg)}
 	}
 	if defaults {
 		obj.Default()

@@ -211,6 +211,21 @@ just a string
 			},
 		},
 		{
+			name: "names that are not keys",
+			in: `apiVersion: serin.dev/v1alpha1
+kind: Canary
+metadata: {name: ../../../escaped}
+---
+apiVersion: serin.dev/v1alpha1
+kind: Upstream
+metadata: {name: ok, namespace: Not_A_Label}
+`,
+			errs: []string{
+				`f.yaml:3: Canary "../../../escaped": metadata.name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+				`f.yaml:7: Upstream "Not_A_Label": metadata.namespace: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+			},
+		},
+		{
 			name: "duplicate keys",
 			in: `apiVersion: serin.dev/v1alpha1
 kind: Gateway
