@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/serin-dev/serin/pkg/ident"
 	"github.com/serin-dev/serin/pkg/store"
 )
@@ -262,7 +264,10 @@ func (s *Source) update(path string, old *fileState, data []byte, readErr error,
 		}
 		f := &fileState{errs: []FileError{fe}}
 		if old != nil {
-			f.data, f.applied = old.data, old.applied
+			// Keep what the file had, and how long it has been empty; but
+			// not its bytes: the next good read decodes again, so the read
+			// error goes and an emptied file's settle time goes on.
+			f.applied, f.emptySince = old.applied, old.emptySince
 		}
 		return f
 	}
@@ -275,6 +280,12 @@ func (s *Source) update(path string, old *fileState, data []byte, readErr error,
 		f = &c
 	} else {
 		objs, derrs := s.limits.DecodeObjects(path, data)
+		for _, o := range objs {
+			// The claim time is the source's to give (claimAll): a file
+			// that wrote an old creationTimestamp would win every
+			// oldest-claim conflict.
+			o.Obj.SetCreationTimestamp(metav1.Time{})
+		}
 		f = &fileState{data: data, errs: asFileErrors(path, derrs), applied: objs}
 		switch {
 		case len(derrs) > 0 && old != nil:

@@ -306,3 +306,34 @@ func TestSourceEmptySettle(t *testing.T) {
 		t.Fatalf("upstreams %q, want %q", got, want)
 	}
 }
+
+// An emptied file that cannot be read for a moment (over the size limit,
+// say) still settles: its objects go once it has stayed empty for the
+// settle time, and the read error goes with the next good read.
+func TestSourceEmptySettleThroughAReadError(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	writeFile(t, a, upstreamYAML("a", 1))
+	writeFile(t, b, upstreamYAML("b", 2))
+	s, st := newSource(t, dir, WithEmptySettle(2*time.Second), WithLimits(Limits{MaxFileBytes: 4096}))
+	clock := newFakeClock()
+	s.setClock(clock)
+
+	writeFile(t, a, "")
+	mustLoad(t, s)
+	writeFile(t, a, strings.Repeat("#", 8192)) // over the limit for a moment
+	mustLoad(t, s)
+	if len(s.Errors()) == 0 {
+		t.Fatal("no error for a file over the limit")
+	}
+	writeFile(t, a, "")
+	mustLoad(t, s)
+	if errs := s.Errors(); len(errs) != 0 {
+		t.Fatalf("the read error stays after a good read: %v", errs)
+	}
+	clock.add(3 * time.Second)
+	mustLoad(t, s)
+	if got, want := strings.Join(upstreams(st), " "), "b:2@b.yaml"; got != want {
+		t.Fatalf("upstreams %q, want %q: the emptied file's objects are held for ever", got, want)
+	}
+}
