@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/base64"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -34,30 +35,59 @@ const (
 
 // pageParams reads ?limit and ?continue; it answers 400 itself and returns
 // ok=false on a bad value.
-func pageParams(w http.ResponseWriter, r *http.Request) (limit int, after string, ok bool) {
+func pageParams(w http.ResponseWriter, r *http.Request) (limit int, after cursor, ok bool) {
 	q := r.URL.Query()
 	limit = DefaultPageLimit
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxPageLimit {
 			http.Error(w, "limit: want a number from 1 to "+strconv.Itoa(MaxPageLimit), http.StatusBadRequest)
-			return 0, "", false
+			return 0, cursor{}, false
 		}
 		limit = n
 	}
 	if tok := q.Get("continue"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil || len(b) > 4096 {
+		c, err := parseCursor(tok)
+		if err != nil {
 			http.Error(w, "continue: not a token this API issued", http.StatusBadRequest)
-			return 0, "", false
+			return 0, cursor{}, false
 		}
-		after = string(b)
+		after = c
 	}
 	return limit, after, true
 }
 
-// writePage writes the page of items (sorted by key here) after the
-// request's continue token.
+// cursor is where a page ended: the last key, and how many items with
+// that key were returned up to there (keys need not be unique: a file
+// with several errors is several entries of one key).
+type cursor struct {
+	key  string
+	seen int
+	set  bool
+}
+
+func (c cursor) token() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(c.seen) + "\x00" + c.key))
+}
+
+func parseCursor(tok string) (cursor, error) {
+	if len(tok) > 4096 {
+		return cursor{}, errors.New("too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return cursor{}, err
+	}
+	n, key, ok := strings.Cut(string(b), "\x00")
+	seen, err := strconv.Atoi(n)
+	if !ok || err != nil || seen < 1 {
+		return cursor{}, errors.New("malformed")
+	}
+	return cursor{key: key, seen: seen, set: true}, nil
+}
+
+// writePage writes the page of items (sorted by key here, equal keys in
+// the order given) after the request's continue token.
 func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, key func(*T) string) {
 	limit, after, ok := pageParams(w, r)
 	if !ok {
@@ -70,13 +100,15 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, key fun
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
 	start := 0
-	if after != "" {
-		start, _ = slices.BinarySearchFunc(idx, after, func(i int, k string) int {
-			if keys[i] <= k {
-				return -1
-			}
-			return 1
-		})
+	if after.set {
+		// The first item of the cursor's key, then past those already seen
+		// (never past the last of that key).
+		lo, _ := slices.BinarySearchFunc(idx, after.key, func(i int, k string) int { return strings.Compare(keys[i], k) })
+		hi := lo
+		for hi < len(idx) && keys[idx[hi]] == after.key {
+			hi++
+		}
+		start = min(lo+after.seen, hi)
 	}
 	end := min(start+limit, len(idx))
 	out := make([]T, 0, end-start)
@@ -84,7 +116,12 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, key fun
 		out = append(out, items[i])
 	}
 	if end < len(idx) {
-		tok := base64.RawURLEncoding.EncodeToString([]byte(keys[idx[end-1]]))
+		last := keys[idx[end-1]]
+		first := end - 1
+		for first > 0 && keys[idx[first-1]] == last {
+			first--
+		}
+		tok := cursor{key: last, seen: end - first}.token()
 		w.Header().Set(ContinueHeader, tok)
 		next := url.URL{Path: r.URL.Path, RawQuery: withContinue(r.URL.Query(), limit, tok)}
 		w.Header().Set("Link", "<"+next.String()+`>; rel="next"`)

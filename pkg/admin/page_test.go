@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/serin-dev/serin/pkg/controlplane"
 	"github.com/serin-dev/serin/pkg/load"
 )
 
@@ -83,6 +84,40 @@ func TestListsArePaged(t *testing.T) {
 	for _, bad := range []string{"limit=0", "limit=-1", "limit=5001", "limit=x", "continue=!!!", "continue=" + strings.Repeat("A", 6000)} {
 		if rec := get(t, h, "/api/v1/loadreports?"+bad); rec.Code != http.StatusBadRequest {
 			t.Errorf("?%s: %d, want 400", bad, rec.Code)
+		}
+	}
+}
+
+// TestPagesWithEqualKeys: entries that share a key (a file with several
+// errors is several "File" entries) are all returned, whatever page
+// boundary falls among them.
+func TestPagesWithEqualKeys(t *testing.T) {
+	list := []controlplane.ResourceStatus{{Kind: "A", Name: "x"}}
+	for i := range 5 {
+		list = append(list, controlplane.ResourceStatus{Kind: "File", Name: "/cfg/a.yaml", Reason: fmt.Sprint("error ", i)})
+	}
+	list = append(list, controlplane.ResourceStatus{Kind: "Z", Name: "z"})
+	h := New(Backend{Resources: func() []controlplane.ResourceStatus { return list }}, nil, "")
+	for _, limit := range []int{1, 2, 3, 4, 7} {
+		var got []string
+		path := fmt.Sprintf("/api/v1/resources?limit=%d", limit)
+		for path != "" {
+			rec := get(t, h, path)
+			var page []controlplane.ResourceStatus
+			if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page {
+				got = append(got, p.Kind+":"+p.Reason)
+			}
+			path = ""
+			if tok := rec.Header().Get(ContinueHeader); tok != "" {
+				path = fmt.Sprintf("/api/v1/resources?limit=%d&continue=%s", limit, url.QueryEscape(tok))
+			}
+		}
+		want := "A: File:error 0 File:error 1 File:error 2 File:error 3 File:error 4 Z:"
+		if strings.Join(got, " ") != want {
+			t.Errorf("limit %d: walked %q, want %q", limit, strings.Join(got, " "), want)
 		}
 	}
 }
