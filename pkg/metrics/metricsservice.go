@@ -46,6 +46,7 @@ type MetricsService struct {
 	last    map[string]map[string]uint64 // node -> stat -> last cumulative value
 	streams map[string]int               // node -> open streams
 	gone    map[string]time.Time         // node -> when its last stream ended
+	swept   time.Time                    // when gone was last swept
 
 	done     chan struct{} // closed by Stop: open streams end
 	stopOnce sync.Once
@@ -126,16 +127,19 @@ func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.S
 	errc := make(chan error, 1)
 	go func() {
 		var node *corev3.Node
-		key := ""
-		defer func() {
+		key := "" // set once the stream holds the node's series
+		// end gives the node's series back before the handler returns, so
+		// the node's next stream (a reconnect) finds it free.
+		end := func(err error) {
 			if key != "" {
 				m.closed(key)
 			}
-		}()
+			errc <- err
+		}
 		for {
 			msg, err := ss.Recv()
 			if err != nil {
-				errc <- err
+				end(err)
 				return
 			}
 			// The identifier comes only on a stream's first message.
@@ -146,12 +150,16 @@ func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.S
 				}
 				if m.trust != nil {
 					if err := m.trust.Admit(ss.Context(), node); err != nil {
-						errc <- err
+						end(err)
 						return
 					}
 				}
-				key = node.GetId() + "/" + node.GetCluster()
-				m.opened(key)
+				k := node.GetId() + "\x00" + node.GetCluster()
+				if !m.opened(k) {
+					end(status.Error(grpccodes.AlreadyExists, "a metrics stream of this node is already open"))
+					return
+				}
+				key = k
 			}
 			var served func(string) bool
 			if m.trust != nil {
@@ -179,18 +187,27 @@ func (m *MetricsService) StreamMetrics(ss grpc.ClientStreamingServer[metricsv3.S
 // after that they are forgotten (a later reconnect counts nothing from
 // its first flush, the safe side: see delta). What the service keeps is
 // thus bounded by the nodes connected in the last few minutes.
-func (m *MetricsService) opened(node string) {
+//
+// A node has one stats stream: a second one while the first is open is
+// refused, so that nobody can add to a real Envoy's series under its name.
+func (m *MetricsService) opened(node string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.streams[node] > 0 {
+		return false
+	}
 	m.streams[node]++
 	delete(m.gone, node)
-	now := time.Now()
-	for n, at := range m.gone {
-		if now.Sub(at) > seriesRetention {
-			delete(m.gone, n)
-			delete(m.last, n)
+	if now := time.Now(); now.Sub(m.swept) > seriesRetention/10 {
+		m.swept = now
+		for n, at := range m.gone {
+			if now.Sub(at) > seriesRetention {
+				delete(m.gone, n)
+				delete(m.last, n)
+			}
 		}
 	}
+	return true
 }
 
 func (m *MetricsService) closed(node string) {
@@ -201,6 +218,11 @@ func (m *MetricsService) closed(node string) {
 		m.gone[node] = time.Now()
 	}
 }
+
+// maxCounter is the largest counter value taken (2^53: beyond it a float
+// no longer counts one by one). Larger, negative or NaN values are not a
+// real Envoy's and are dropped, so no sum can wrap.
+const maxCounter = 1 << 53
 
 // seriesRetention is how long a node's counters are kept after its last
 // stream ends: Envoy reconnects within seconds.
@@ -275,7 +297,11 @@ func (m *MetricsService) ingest(node string, families []*promgo.MetricFamily, se
 // compared with the node's previous value; a smaller value is a reset (the
 // Envoy restarted) and counts from zero. Called with m.mu held.
 func (m *MetricsService) delta(node, family string, metric *promgo.Metric, stat string) uint64 {
-	v := uint64(metric.GetCounter().GetValue())
+	f := metric.GetCounter().GetValue()
+	if !(f >= 0 && f <= maxCounter) { // NaN, negative, or past what a float counts exactly
+		return 0
+	}
+	v := uint64(f)
 	if m.countersAsDeltas {
 		return v
 	}

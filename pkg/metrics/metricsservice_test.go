@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -328,5 +329,66 @@ func TestMetricsServiceTrust(t *testing.T) {
 	}
 	if tot, ok := refused.Totals("myapp-v1_default"); ok && tot.Requests > 0 {
 		t.Fatalf("a refused stream counted: %+v", tot)
+	}
+}
+
+// TestMetricsServiceOneStreamPerNode: while a node's stats stream is open,
+// a second one under its name is refused (it would add to the real
+// series); once the first ends, the node may reconnect.
+func TestMetricsServiceOneStreamPerNode(t *testing.T) {
+	msgs := readFixture(t, true)
+	ms := NewMetricsService(nil)
+	send := streamTo(t, ms)
+	gs := grpc.NewServer()
+	ms.Register(gs)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	first, err := metricsv3.NewMetricsServiceClient(cc).StreamMetrics(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Send(msgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	// The first stream holds the node once the server read its message.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := send(msgs[0])
+		if status.Code(err) == grpccodes.AlreadyExists {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a second stream of the node: %v, want AlreadyExists", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := first.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(msgs[0]); err != nil {
+		t.Fatalf("the node's reconnect after its stream ended: %v", err)
+	}
+}
+
+// TestMetricsServiceDropsImpossibleCounters: NaN, negative and huge
+// counter values are no Envoy's, and count nothing.
+func TestMetricsServiceDropsImpossibleCounters(t *testing.T) {
+	ms := NewMetricsService(nil, WithCountersAsDeltas())
+	for _, v := range []float64{math.NaN(), -5, 1e300, math.Inf(1)} {
+		fam := &promgo.MetricFamily{Name: proto.String("cluster.myapp-v2_default.upstream_rq_total"), Type: promgo.MetricType_COUNTER.Enum(),
+			Metric: []*promgo.Metric{{Counter: &promgo.Counter{Value: proto.Float64(v)}}}}
+		ms.Ingest("n", []*promgo.MetricFamily{fam}, time.Now())
+	}
+	if tot, ok := ms.Totals("myapp-v2_default"); ok && tot.Requests != 0 {
+		t.Fatalf("impossible counters counted %d requests", tot.Requests)
 	}
 }
