@@ -34,7 +34,8 @@ Envoy or a proxyless gRPC client of that namespace; --uri names the
 identity --fleet-identity rules match, e.g.
   serin certs issue --namespace edge --secret envoy-xds-tls \
     --uri spiffe://cluster.local/ns/edge/sa/envoy
-An existing Secret is kept as it is.`,
+An existing Secret is kept as it is (the identities it holds are printed:
+delete it to issue another). The CA must exist: serve --kube makes it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ns == "" || secret == "" || caNS == "" {
@@ -52,7 +53,7 @@ An existing Secret is kept as it is.`,
 				return err
 			}
 			ctx := cmd.Context()
-			ca, err := certgen.EnsureCA(ctx, kc, caNS, caSecret, "serin-ca."+caNS)
+			ca, err := certgen.GetCA(ctx, kc, caNS, caSecret)
 			if err != nil {
 				return err
 			}
@@ -60,10 +61,15 @@ An existing Secret is kept as it is.`,
 			if len(uris) > 0 {
 				name = uris[0]
 			}
-			if _, err := certgen.EnsureLeaf(ctx, kc, ns, secret, ca, certgen.Leaf{CommonName: name, URIs: uris, Hosts: hosts, Client: true}); err != nil {
+			data, err := certgen.EnsureLeaf(ctx, kc, ns, secret, ca, certgen.Leaf{CommonName: name, URIs: uris, Hosts: hosts, Client: true})
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "secret %s/%s: client certificate from CA %s/%s\n", ns, secret, caNS, caSecret)
+			ids, err := certgen.Identities(data[certgen.KeyCert])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "secret %s/%s: client certificate from CA %s/%s, identities %v\n", ns, secret, caNS, caSecret, ids)
 			return nil
 		},
 	}

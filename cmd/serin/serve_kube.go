@@ -93,6 +93,11 @@ func newKubeServe(o kubeServeOptions, st *store.Store, log *slog.Logger) (*kubeS
 	if o.webhookCertSecret != "" && o.webhookCert != "" {
 		return nil, fmt.Errorf("--webhook-cert-secret and --webhook-cert: choose one")
 	}
+	if o.webhookConfig != "" && o.webhookCertSecret == "" {
+		// serin's CA would go into the caBundle while the webhook serves
+		// a certificate from another: every admission call would fail.
+		return nil, fmt.Errorf("--webhook-configuration needs --webhook-cert-secret (serin sets the caBundle to the CA of the certificate it keeps)")
+	}
 	if (o.webhookCertSecret != "" || o.xdsTLSSecret != "" || o.webhookConfig != "") && o.certNamespace == "" {
 		return nil, fmt.Errorf("certificates kept in Secrets need --cert-namespace (or $POD_NAMESPACE)")
 	}
@@ -212,6 +217,11 @@ func (k *kubeServe) keepCABundle(caPEM []byte) func(ctx context.Context) error {
 		defer t.Stop()
 		warned := false
 		for {
+			// The CA as the Secret has it now: a replica started before the
+			// CA was renewed must not put the old one back.
+			if ca, err := certgen.GetCA(ctx, kc, k.o.certNamespace, k.o.caSecret); err == nil {
+				caPEM = ca.CertPEM
+			}
 			changed, err := certgen.PatchCABundle(ctx, kc, k.o.webhookConfig, caPEM)
 			switch {
 			case err != nil && !warned:

@@ -183,3 +183,24 @@ func minTime(a, b time.Time) time.Time {
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func join(parts []string) string { return strings.Join(parts, ",") }
+
+// Identities are the URI SANs, else the DNS SANs, of a PEM certificate:
+// what fleet rules match (see pkg/tlsfiles).
+func Identities(certPEM []byte) ([]string, error) {
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		return nil, errors.New("certgen: not PEM")
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range c.URIs {
+		out = append(out, u.String())
+	}
+	if len(out) == 0 {
+		out = append(out, c.DNSNames...)
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package certgen
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -81,5 +83,35 @@ func TestIssue(t *testing.T) {
 	}
 	if _, err := LoadCA(ca.CertPEM, other.KeyPEM); err == nil {
 		t.Fatal("a CA loaded with another key")
+	}
+}
+
+// TestWriteFiles: the key is a new 0600 file in a 0700 directory, never
+// written through a link left in its place.
+func TestWriteFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.WriteFile(target, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, KeyKey)); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _, err := WriteFiles(dir, map[string][]byte{KeyCert: []byte("c"), KeyKey: []byte("secret"), KeyCACert: []byte("ca")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); len(b) != 0 {
+		t.Fatal("the key was written through the link")
+	}
+	fi, err := os.Lstat(key)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %v %v, want a regular 0600 file", fi.Mode(), err)
+	}
+	if di, _ := os.Stat(dir); di.Mode().Perm() != 0o700 {
+		t.Fatalf("directory mode %v, want 0700", di.Mode().Perm())
 	}
 }

@@ -3,7 +3,9 @@ package certgen
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -50,6 +52,20 @@ func EnsureCA(ctx context.Context, c kubernetes.Interface, ns, name, commonName 
 	return ca, nil
 }
 
+// GetCA reads the CA kept in Secret ns/name; it never creates one (a
+// client's certificate from a CA serin does not use is worth nothing).
+func GetCA(ctx context.Context, c kubernetes.Interface, ns, name string) (*CA, error) {
+	s, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("secret %s/%s: %w (serin serve --kube creates it on its first start)", ns, name, err)
+	}
+	ca, err := LoadCA(s.Data[KeyCACert], s.Data[KeyCAKey])
+	if err != nil {
+		return nil, fmt.Errorf("secret %s/%s: %w", ns, name, err)
+	}
+	return ca, nil
+}
+
 // EnsureLeaf returns the kubernetes.io/tls Secret ns/name (tls.crt,
 // tls.key, ca.crt), issuing the certificate from ca and creating the
 // Secret first when there is none. An existing Secret is kept as it is,
@@ -68,6 +84,9 @@ func EnsureLeaf(ctx context.Context, c kubernetes.Interface, ns, name string, ca
 	}
 	if err := signedBy(data[KeyCert], ca); err != nil {
 		return nil, fmt.Errorf("secret %s/%s: %w; delete the Secret to have it issued again", ns, name, err)
+	}
+	if _, err := tls.X509KeyPair(data[KeyCert], data[KeyKey]); err != nil {
+		return nil, fmt.Errorf("secret %s/%s: tls.key does not go with tls.crt (%v); delete the Secret to have it issued again", ns, name, err)
 	}
 	return data, nil
 }
@@ -135,7 +154,11 @@ func PatchCABundle(ctx context.Context, c kubernetes.Interface, name string, caP
 	var ops []string
 	for i, w := range vwc.Webhooks {
 		if !bytes.Equal(w.ClientConfig.CABundle, caPEM) {
-			ops = append(ops, fmt.Sprintf(`{"op":"add","path":"/webhooks/%d/clientConfig/caBundle","value":%q}`, i, b64(caPEM)))
+			// The test makes the patch fail, rather than set the wrong
+			// webhook, if the list changed since the Get.
+			name, _ := json.Marshal(w.Name)
+			ops = append(ops, fmt.Sprintf(`{"op":"test","path":"/webhooks/%d/name","value":%s}`, i, name),
+				fmt.Sprintf(`{"op":"add","path":"/webhooks/%d/clientConfig/caBundle","value":%q}`, i, b64(caPEM)))
 		}
 	}
 	if len(ops) == 0 {
@@ -154,10 +177,25 @@ func WriteFiles(dir string, data map[string][]byte) (cert, key, ca string, err e
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", "", err
 	}
+	if err := os.Chmod(dir, 0o700); err != nil { // it may have been there, looser
+		return "", "", "", err
+	}
 	cert, key, ca = filepath.Join(dir, KeyCert), filepath.Join(dir, KeyKey), filepath.Join(dir, KeyCACert)
 	for path, b := range map[string][]byte{cert: data[KeyCert], key: data[KeyKey], ca: data[KeyCACert]} {
-		if err := os.WriteFile(path, b, 0o600); err != nil {
+		// A new file (never through a link someone left there), 0600.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", "", "", err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return "", "", "", err
+		}
+		_, werr := f.Write(b)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return "", "", "", werr
 		}
 	}
 	return cert, key, ca, nil
