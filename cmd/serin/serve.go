@@ -52,6 +52,7 @@ type serveOptions struct {
 	xdsLimits      xds.Limits         // bounds on what an xDS peer makes serin keep (--xds-max-*)
 	xdsMaxAge      time.Duration      // --xds-max-connection-age
 	xdsMaxAgeGrace time.Duration      // --xds-max-connection-age-grace
+	xdsMaxConns    int                // --xds-max-connections
 	canary         canaryServeOptions // canary engine flags (cmd/serin/canary_serve.go)
 	kube           kubeServeOptions   // Kubernetes flags (cmd/serin/serve_kube.go)
 
@@ -104,6 +105,7 @@ with neither, serve refuses to start. pprof is served only on
 	// TLS and mTLS on xDS.
 	addXDSTLSFlags(f, &o.xdsTLS) // --xds-tls-cert, --xds-tls-key, --xds-client-ca, --fleet-identity
 	f.DurationVar(&o.xdsMaxAge, "xds-max-connection-age", xds.DefaultMaxConnectionAge, "send GOAWAY to xDS connections this old (±10% jitter) so nodes spread over replicas started since; 0 keeps connections for ever")
+	f.IntVar(&o.xdsMaxConns, "xds-max-connections", xds.DefaultMaxConnections, "close xDS connections beyond this many open at once (one per Envoy or proxyless client; 0: no bound)")
 	f.DurationVar(&o.xdsMaxAgeGrace, "xds-max-connection-age-grace", xds.DefaultMaxConnectionAgeGrace, "close an aged xDS connection this long after its GOAWAY")
 	return cmd
 }
@@ -228,6 +230,7 @@ func runServe(ctx context.Context, a *app, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("xds listen %s: %w", o.xdsAddr, err)
 	}
+	xdsLis = xds.LimitConnections(xdsLis, o.xdsMaxConns, xsrv)
 	adminLis, err := net.Listen("tcp", o.adminAddr)
 	if err != nil {
 		xdsLis.Close()
