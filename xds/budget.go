@@ -1,35 +1,40 @@
 package xds
 
 import (
-	"context"
 	"sync"
 	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/serin-dev/serin/snapshot"
 	"golang.org/x/sync/semaphore"
-	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // The response budget bounds the bytes of large responses in flight across
 // the server. In a connect storm every node asks for everything at once:
 // each full response (a megabyte or more of clusters and routes for a
 // large fleet) is encoded into its own buffer and waits in the transport
-// until the node reads it, so a thousand nodes meant a gigabyte of
-// buffers at once and RSS that stayed (+1.1 MB per client). A response of
-// at least budgetMinBytes takes its size from the budget before it is
-// sent, and gives it back when the node answers it (ACK or NACK: it was
+// until the node reads it, so a thousand nodes meant a gigabyte and a half
+// of buffers at once, and RSS that stayed (+1.5 MB per client). A response
+// of at least budgetMinBytes takes its size from the budget before it is
+// built, and gives it back when the node answers it (ACK or NACK: it was
 // received, so its buffer is gone) or budgetHold after it was sent,
 // whichever is first (a node that never answers cannot keep budget). A
-// stream that finds the budget spent waits its turn; others go on.
-// Small responses (every weight change of a running fleet: one route
-// configuration) never wait.
+// stream that finds the budget spent does not block: it sends nothing for
+// that type now, goes on reading its node's requests (the answers that
+// give budget back), and is woken when budget is returned. Small
+// responses (a weight change of a fleet of a few hundred services: one
+// route configuration) never wait.
 const (
-	// DefaultMaxResponseBytesInFlight: 128 MiB is ~90 full responses of
-	// serin's 1,000-service benchmark fleet (1.4 MB each) at once: enough
-	// to keep two cores busy encoding while memory stays bounded.
-	DefaultMaxResponseBytesInFlight = 128 << 20
+	// DefaultMaxResponseBytesInFlight: 16 MiB is ~11 full responses of
+	// serin-load's 1,000-service fleet (1.4 MB each) at once. Measured
+	// with 1,000 clients connecting at once, one connection each (docs/
+	// performance.md): RSS +383 KB per client and the storm served in
+	// 18 s, against +1.56 MB per client (1.6 GB, over the chart's 512 Mi
+	// limit) and 8.8 s without a budget. Raise it where memory is
+	// plentiful and connect storms must be short.
+	DefaultMaxResponseBytesInFlight = 16 << 20
 	budgetMinBytes                  = 64 << 10
-	budgetHold                      = 2 * time.Second
+	budgetHold                      = 5 * time.Second
 )
 
 type responseBudget struct {
@@ -40,13 +45,18 @@ type responseBudget struct {
 	// shrink them).
 	minBytes int64
 	holdFor  time.Duration
+
+	// waiting are the streams that found the budget spent; every return
+	// of budget wakes them all to try again.
+	mu      sync.Mutex
+	waiting map[*stream]struct{}
 }
 
 func newResponseBudget(max int64, m *metrics) *responseBudget {
 	if max <= 0 {
 		return nil // unbounded
 	}
-	return &responseBudget{sem: semaphore.NewWeighted(max), max: max, m: m, minBytes: budgetMinBytes, holdFor: budgetHold}
+	return &responseBudget{sem: semaphore.NewWeighted(max), max: max, m: m, minBytes: budgetMinBytes, holdFor: budgetHold, waiting: map[*stream]struct{}{}}
 }
 
 // hold is budget taken by one response; release is idempotent, and
@@ -76,43 +86,76 @@ func (h *hold) release() {
 	}
 	h.b.sem.Release(h.n)
 	h.b.m.budgetInFlight.Sub(float64(h.n))
+	h.b.wakeWaiting()
 }
 
-// take waits until n bytes of budget are free (a response larger than the
-// whole budget takes all of it), or ctx ends. It returns nil for a
-// response too small to count.
-func (b *responseBudget) take(ctx context.Context, n int64) (*hold, error) {
+// wakeWaiting wakes every stream that waits for budget.
+func (b *responseBudget) wakeWaiting() {
+	b.mu.Lock()
+	var waiting map[*stream]struct{}
+	if len(b.waiting) > 0 {
+		waiting, b.waiting = b.waiting, map[*stream]struct{}{}
+	}
+	b.mu.Unlock()
+	for st := range waiting {
+		st.wake()
+	}
+}
+
+// forget drops a stream that ended.
+func (b *responseBudget) forget(st *stream) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	delete(b.waiting, st)
+	b.mu.Unlock()
+}
+
+// take takes n bytes of budget for st's response (a response larger than
+// the whole budget takes all of it). When the budget is spent it returns
+// ok=false and wakes st when budget comes back. A response too small to
+// count takes nothing (nil, true).
+func (b *responseBudget) take(st *stream, n int64) (h *hold, ok bool) {
 	if b == nil || n < b.minBytes {
-		return nil, nil
+		return nil, true
 	}
 	n = min(n, b.max)
 	if !b.sem.TryAcquire(n) {
-		b.m.budgetWaits.Inc()
-		if err := b.sem.Acquire(ctx, n); err != nil {
-			return nil, err
+		b.mu.Lock()
+		_, was := b.waiting[st]
+		b.waiting[st] = struct{}{}
+		b.mu.Unlock()
+		if !was {
+			b.m.budgetWaits.Inc()
 		}
+		// Budget may have come back between the try and the registration.
+		if !b.sem.TryAcquire(n) {
+			return nil, false
+		}
+		b.forget(st)
 	}
 	b.m.budgetInFlight.Add(float64(n))
-	h := &hold{b: b, n: n}
+	h = &hold{b: b, n: n}
 	h.mu.Lock() // the timer's release waits for the timer to be set
 	h.timer = time.AfterFunc(b.holdFor, h.release)
 	h.mu.Unlock()
-	return h, nil
+	return h, true
 }
 
-// responseBytes is the size of a response's resources.
-func responseBytes(anys []*anypb.Any) int64 {
+// resourceBytes is the size of a response's resources.
+func resourceBytes(rs []*snapshot.Resource) int64 {
 	var n int64
-	for _, a := range anys {
-		n += int64(len(a.GetValue()))
+	for _, r := range rs {
+		n += int64(len(r.Any.GetValue()))
 	}
 	return n
 }
 
 // deltaBytes is the size of a delta response's resources.
-func deltaBytes(resp *discoveryv3.DeltaDiscoveryResponse) int64 {
+func deltaBytes(rs []*discoveryv3.Resource) int64 {
 	var n int64
-	for _, r := range resp.GetResources() {
+	for _, r := range rs {
 		n += int64(len(r.GetResource().GetValue()))
 	}
 	return n

@@ -40,6 +40,21 @@ func TestResponseBudget(t *testing.T) {
 		t.Fatalf("c waited %v for a budget held by a silent node", time.Since(start))
 	}
 
+	// A stream waiting for budget still reads its node's answers: d's own
+	// cluster response holds the whole budget, and its endpoint request
+	// is served once it ACKs the clusters (no timeout involved).
+	e.srv.budget.holdFor = time.Hour
+	d := e.sotw(t, node("d", "default", ""))
+	time.Sleep(400 * time.Millisecond) // c's hold (300 ms, unanswered) goes
+	d.request(cds, nil, "")
+	clusters := d.expect(cds)
+	d.request(eds, []string{"myapp-v1_default"}, "")
+	if n := d.count(300 * time.Millisecond); n != 0 {
+		t.Fatalf("d got %d responses while its own clusters held the budget", n)
+	}
+	d.ack(clusters, nil)
+	d.expect(eds)
+
 	// Off: nothing waits.
 	off := startWith(t, []Option{WithLimits(Limits{MaxResponseBytesInFlight: -1})})
 	if off.srv.budget != nil {

@@ -76,7 +76,7 @@ func (st *stream) flushDelta(send func(*discoveryv3.DeltaDiscoveryResponse) erro
 		if resp == nil {
 			continue
 		}
-		if err := budgeted(st, k, resp, deltaBytes(resp), send); err != nil {
+		if err := send(resp); err != nil {
 			return err
 		}
 		st.srv.sent(k, st.protocol, published)
@@ -102,6 +102,9 @@ func (st *stream) nextDelta(k snapshot.Kind) (*discoveryv3.DeltaDiscoveryRespons
 		return nil, time.Time{}
 	}
 	changed, names, removed := t.delta.diff(rs)
+	if len(changed) > 0 && !st.budget(t, deltaBytes(changed)) {
+		return nil, time.Time{} // woken when budget comes back
+	}
 	// Once the changed are sent and the removed removed, the client has
 	// exactly rs (or had it already): share it.
 	base := st.srv.shared.baseFor(k, version, rs)

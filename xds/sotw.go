@@ -86,7 +86,7 @@ func (st *stream) flushSotW(send func(*discoveryv3.DiscoveryResponse) error) err
 		if resp == nil {
 			continue
 		}
-		if err := budgeted(st, k, resp, responseBytes(resp.Resources), send); err != nil {
+		if err := send(resp); err != nil {
 			return err
 		}
 		st.srv.sent(k, st.protocol, published)
@@ -121,6 +121,9 @@ func (st *stream) nextSotW(k snapshot.Kind) (*discoveryv3.DiscoveryResponse, tim
 	}
 	if st.gated(k, v, rs) {
 		return nil, time.Time{}
+	}
+	if !st.budget(t, resourceBytes(rs)) {
+		return nil, time.Time{} // woken when budget comes back
 	}
 	anys := make([]*anypb.Any, len(rs))
 	names := make([]string, len(rs))

@@ -188,25 +188,29 @@ func loop[Req any](ctx context.Context, done <-chan struct{}, recv func() (Req, 
 	}
 }
 
-// budgeted sends a response through the server's response budget: a large
-// one waits for budget (budget.go), which its type keeps until the node
-// answers.
-func budgeted[Resp any](st *stream, k snapshot.Kind, resp Resp, size int64, send func(Resp) error) error {
-	h, err := st.srv.budget.take(st.ctx, size)
-	if err != nil {
-		return err
+// wake makes the stream look at its snapshot again (a pending wake-up is
+// enough).
+func (st *stream) wake() {
+	select {
+	case st.wakeCh <- struct{}{}:
+	default: // already pending
 	}
-	st.mu.Lock()
-	t := st.typeState(k)
+}
+
+// budget takes the response budget for a response of type k carrying rs,
+// before it is built: false means the budget is spent, nothing is to be
+// sent for k now, and the stream is woken when budget comes back. The
+// type keeps the budget until its node answers (budget.go). Callers hold
+// st.mu.
+func (st *stream) budget(t *typeState, size int64) bool {
+	h, ok := st.srv.budget.take(st, size)
+	if !ok {
+		return false
+	}
 	prev := t.hold
 	t.hold = h
-	st.mu.Unlock()
 	prev.release() // superseded: the node answers the newest response
-	if err := send(resp); err != nil {
-		h.release()
-		return err
-	}
-	return nil
+	return true
 }
 
 // answered gives back the budget of type k's last response (the node
@@ -218,6 +222,7 @@ func (t *typeState) answered() {
 
 // releaseHolds gives back every type's budget (the stream ended).
 func (st *stream) releaseHolds() {
+	st.srv.budget.forget(st)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, t := range st.types {

@@ -143,12 +143,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s\n", b)
 		fmt.Fprintf(jf, "%s\n", b)
 	}
-	if len(results) == 2 && results[1].Latency.P99 > 0 {
-		ratio := results[0].Latency.P99 / results[1].Latency.P99
+	if n := len(results); n >= 2 && results[n-1].Server == "go-control-plane" && results[n-1].Latency.P99 > 0 {
+		ratio := results[0].Latency.P99 / results[n-1].Latency.P99
 		fmt.Fprintf(stdout, "serin p99 / go-control-plane p99 = %.2f\n", ratio)
 		b, _ := json.Marshal(map[string]any{"p99_ratio_serin_over_baseline": ratio})
 		fmt.Fprintf(stdout, "%s\n", b)
 		fmt.Fprintf(jf, "%s\n", b)
+	}
+	if *compareTLS && len(results) >= 2 && results[0].Latency.P99 > 0 {
+		ratio := results[1].Latency.P99 / results[0].Latency.P99
+		fmt.Fprintf(stdout, "serin p99 with mTLS / plaintext = %.2f\n", ratio)
 	}
 	return errors.Join(errs...)
 }
