@@ -115,3 +115,22 @@ func TestWriteFiles(t *testing.T) {
 		t.Fatalf("directory mode %v, want 0700", di.Mode().Perm())
 	}
 }
+
+func TestCovers(t *testing.T) {
+	ca, err := NewCA("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _, err := ca.Issue(Leaf{Hosts: []string{"serin.serin-system.svc", "127.0.0.1"}, URIs: []string{"spiffe://x/y"}, Server: true, Client: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := covers(cert, Leaf{Hosts: []string{"127.0.0.1", "serin.serin-system.svc"}, URIs: []string{"spiffe://x/y"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []Leaf{{Hosts: []string{"serin.other.svc"}}, {URIs: []string{"spiffe://x/z"}}} {
+		if err := covers(cert, l); err == nil {
+			t.Errorf("a certificate for other names covers %+v", l)
+		}
+	}
+}

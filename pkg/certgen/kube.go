@@ -9,8 +9,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -87,6 +90,9 @@ func EnsureLeaf(ctx context.Context, c kubernetes.Interface, ns, name string, ca
 	}
 	if _, err := tls.X509KeyPair(data[KeyCert], data[KeyKey]); err != nil {
 		return nil, fmt.Errorf("secret %s/%s: tls.key does not go with tls.crt (%v); delete the Secret to have it issued again", ns, name, err)
+	}
+	if err := covers(data[KeyCert], l); err != nil {
+		return nil, fmt.Errorf("secret %s/%s: %w; delete the Secret to have it issued again", ns, name, err)
 	}
 	return data, nil
 }
@@ -199,4 +205,33 @@ func WriteFiles(dir string, data map[string][]byte) (cert, key, ca string, err e
 		}
 	}
 	return cert, key, ca, nil
+}
+
+// covers checks that a kept certificate still names what is asked of it
+// (the hosts a server is dialed by, the identities of a client): a
+// Secret made for other names would fail every handshake later, far
+// from here.
+func covers(certPEM []byte, l Leaf) error {
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		return errors.New("tls.crt is not PEM")
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return err
+	}
+	for _, h := range l.Hosts {
+		if err := c.VerifyHostname(h); err != nil {
+			return fmt.Errorf("tls.crt does not name %q", h)
+		}
+	}
+	for _, u := range l.URIs {
+		if !slices.ContainsFunc(c.URIs, func(x *url.URL) bool { return x.String() == u }) {
+			return fmt.Errorf("tls.crt does not name %q", u)
+		}
+	}
+	if time.Now().After(c.NotAfter) {
+		return fmt.Errorf("tls.crt expired on %s", c.NotAfter.Format(time.DateOnly))
+	}
+	return nil
 }
