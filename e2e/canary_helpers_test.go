@@ -43,6 +43,11 @@ func rolloutDir(t testing.TB, v1Port, v2Port int, canaryYAML string) string {
 
 // canaryYAML is myapp's Canary with the given steps and analysis lines.
 func canaryYAML(steps, analysis string) string {
+	return rolloutCanary("  steps: " + steps + "\n  analysis:\n" + analysis)
+}
+
+// rolloutCanary is myapp's Canary with the rest of its spec given.
+func rolloutCanary(spec string) string {
 	return `apiVersion: serin.dev/v1alpha1
 kind: Canary
 metadata: {name: myapp}
@@ -50,9 +55,7 @@ spec:
   upstreamGroup: {name: myapp-upstream-group}
   stable: {name: myapp-v1}
   canary: {name: myapp-v2}
-  steps: ` + steps + `
-  analysis:
-` + analysis
+` + spec
 }
 
 func (s *serin) canary(t testing.TB) canary.View {

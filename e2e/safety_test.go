@@ -240,18 +240,6 @@ func TestEmptiedFileKeepsItsObjects(t *testing.T) {
 	})
 }
 
-// rolloutCanary is myapp's Canary with a strategy block of its own.
-func rolloutCanary(spec string) string {
-	return `apiVersion: serin.dev/v1alpha1
-kind: Canary
-metadata: {name: myapp}
-spec:
-  upstreamGroup: {name: myapp-upstream-group}
-  stable: {name: myapp-v1}
-  canary: {name: myapp-v2}
-` + spec
-}
-
 // lastManual returns the newest manual decision, or fails.
 func lastManual(t *testing.T, s *serin) v1alpha1.CanaryDecision {
 	t.Helper()

@@ -246,20 +246,7 @@ func TestMetricsServiceFixture(t *testing.T) {
 // batch of messages on one stream and closes it.
 func streamTo(t *testing.T, ms *MetricsService) func(batch ...*metricsv3.StreamMetricsMessage) error {
 	t.Helper()
-	gs := grpc.NewServer()
-	ms.Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	client := metricsv3.NewMetricsServiceClient(cc)
+	client := serveMetrics(t, ms)
 	return func(batch ...*metricsv3.StreamMetricsMessage) error {
 		st, err := client.StreamMetrics(t.Context())
 		if err != nil {
@@ -273,6 +260,25 @@ func streamTo(t *testing.T, ms *MetricsService) func(batch ...*metricsv3.StreamM
 		_, err = st.CloseAndRecv()
 		return err
 	}
+}
+
+// serveMetrics serves ms over real gRPC and returns a client of it.
+func serveMetrics(t *testing.T, ms *MetricsService) metricsv3.MetricsServiceClient {
+	t.Helper()
+	gs := grpc.NewServer()
+	ms.Register(gs)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return metricsv3.NewMetricsServiceClient(cc)
 }
 
 // trustOnly admits the nodes it names and counts only the given clusters.
@@ -339,20 +345,7 @@ func TestMetricsServiceOneStreamPerNode(t *testing.T) {
 	msgs := readFixture(t, true)
 	ms := NewMetricsService(nil)
 	send := streamTo(t, ms)
-	gs := grpc.NewServer()
-	ms.Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	first, err := metricsv3.NewMetricsServiceClient(cc).StreamMetrics(t.Context())
+	first, err := serveMetrics(t, ms).StreamMetrics(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
