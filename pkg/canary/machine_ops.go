@@ -63,8 +63,15 @@ func (m *machine) operate(ev operated) {
 			m.succeed(at, "bake ended: promoted "+by)
 		case ev.full:
 			m.complete(at, "promoted to 100% "+by)
+		case phase == v1alpha1.PhaseError && blueGreen:
+			// Never straight to 100%: the switch waits for its gates.
+			m.decide(at, "Promoted", "promoted out of Error to the switch "+by, s.live)
+			m.promoting(at, "promoted "+by)
 		case phase == v1alpha1.PhaseError:
-			m.enterStep(at, max(s.status.Step, 0), "promoted "+by+" out of Error; the step's window starts again")
+			// The saved step may be past the current steps (edited while
+			// in Error): the last one at most.
+			i := min(max(s.status.Step, 0), int32(len(s.plan.weights)-1))
+			m.enterStep(at, i, "promoted "+by+" out of Error; the step's window starts again")
 		case blueGreen:
 			m.decide(at, "Promoted", "promoted to the switch "+by, s.live)
 			m.promoting(at, "promoted "+by)

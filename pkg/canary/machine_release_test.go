@@ -282,6 +282,20 @@ func TestMachineError(t *testing.T) {
 		s, _ := transition(state{}, unreadable(prev, nil))
 		return s
 	}
+	pastSteps := prev.DeepCopy()
+	pastSteps.Step = 9
+	bgError := func() state {
+		pbg := testPlan(blueGreen)
+		mirroring := &v1alpha1.CanaryStatus{Phase: v1alpha1.PhaseMirroring, Release: pbg.release, Step: -1, StepStartTime: ptrTime(t0)}
+		s, _ := transition(state{}, restored{at: now, plan: pbg, releases: []Release{{Number: 4, Release: pbg.release}},
+			unreadable: &UnreadableStatusError{Path: "/s/app.json", Err: errors.New("bad"), Previous: mirroring, PreviousPath: "/s/app.json.prev"}})
+		return s
+	}
+	errorAt := func(step int32) state {
+		s := inError()
+		s.status.Step = step // as if the steps were cut while in Error
+		return s
+	}
 	op := func(o Operation, full bool) operated {
 		return operated{at: now.Add(time.Second), op: o, full: full, who: "ops", releases: []Release{{Number: 4}}}
 	}
@@ -318,6 +332,13 @@ func TestMachineError(t *testing.T) {
 			phase: v1alpha1.PhasePending, step: 0, fx: fxBegin()},
 		{name: "promote: the step again, a fresh window", from: inError(), ev: op(OpPromote, false),
 			phase: v1alpha1.PhaseProgressing, step: 2, fx: fxStep(2, 20), then: all(conditionIs(condUnreadable, false), lastManual("ops"))},
+		{name: "a copy past the steps is no copy: the stable at 100%", from: state{}, ev: unreadable(pastSteps, nil),
+			phase: v1alpha1.PhaseError, step: -1, fx: fxError(0, -1), then: all(weight(0), message("step 9"))},
+		{name: "blueGreen promoted out of Error: through Promoting (its gates; none here), not a step at 100%", from: bgError(),
+			ev: op(OpPromote, false), phase: v1alpha1.PhaseSucceeded, step: 0,
+			fx: []string{"release", "decide Promoted", "release", "decide Promoting", "persist Promoting/-1", "routes 100", "release", "decide Succeeded", "release ended Succeeded", "persist Succeeded/0", "view"}},
+		{name: "promote after the steps shrank in Error: the last step, no panic", from: errorAt(9), ev: op(OpPromote, false),
+			phase: v1alpha1.PhaseProgressing, step: int32(len(p.weights) - 1), fx: fxStep(int32(len(p.weights)-1), p.weights[len(p.weights)-1])},
 		{name: "promote full: Succeeded", from: inError(), ev: op(OpPromote, true),
 			phase: v1alpha1.PhaseSucceeded, step: 2, fx: fxEnd(v1alpha1.PhaseSucceeded, 2, 100)},
 		{name: "pause: refused", from: inError(), ev: op(OpPause, false),

@@ -117,7 +117,7 @@ func (m *machine) restoreUnreadable(ev restored) {
 		s.release = ev.releases[n-1]
 	}
 	var msg string
-	if prev := u.Previous; prev != nil && prev.Release == p.release {
+	if prev := u.Previous; prev != nil && prev.Release == p.release && saneStatus(prev, p) == nil {
 		s.status = *prev.DeepCopy()
 		s.status.Weight = servedWeight(prev)
 		for _, d := range prev.History {
@@ -132,6 +132,8 @@ func (m *machine) restoreUnreadable(ev restored) {
 			why = u.PreviousErr.Error()
 		case prev == nil:
 			why = "none"
+		case prev.Release == p.release:
+			why = saneStatus(prev, p).Error()
 		}
 		s.status = v1alpha1.CanaryStatus{Release: p.release, Step: -1}
 		s.release = Release{}
@@ -164,10 +166,25 @@ func servedWeight(st *v1alpha1.CanaryStatus) int32 {
 func (m *machine) specChange(ev specChanged) {
 	old := m.s.plan
 	m.s.plan = ev.plan
-	if ev.plan.release != old.release {
+	switch last := int32(len(ev.plan.weights) - 1); {
+	case ev.plan.release != old.release:
 		m.begin(ev.at, "new release "+ev.plan.release+" (spec.canary changed)", ev.releases)
-	} else if steps(m.s.status.Phase) && !m.s.bakePaused() && m.s.status.Step >= int32(len(ev.plan.weights)) {
-		m.enterStep(ev.at, int32(len(ev.plan.weights)-1), "steps changed")
+	case ev.plan.strategy() != old.strategy() && !terminal(m.s.status.Phase):
+		// Another strategy is another walk (blueGreen's one step is
+		// 100%): start over rather than map the step onto it.
+		m.begin(ev.at, "new release: spec.strategy changed to "+string(ev.plan.strategy()), ev.releases)
+	case !steps(m.s.status.Phase) || m.s.bakePaused() || m.s.status.Step <= last:
+	case m.s.status.Phase == v1alpha1.PhasePaused:
+		// Fewer steps: the last one, still paused (the operator's pause
+		// stands).
+		m.s.status.Step, m.s.status.Weight = last, ev.plan.weights[last]
+		if ev.plan.strategy() == v1alpha1.StrategyABTest {
+			m.s.status.Weight = 0
+		}
+		m.emit(m.routes())
+		m.emit(persistStatus{m.s.status})
+	default:
+		m.enterStep(ev.at, last, "steps changed")
 	}
 	m.emit(publishView{})
 }

@@ -32,9 +32,7 @@ func (e *Engine) sync(ctx context.Context, now time.Time) {
 		seen[id] = true
 		r := e.rollouts[id]
 		if h := holders[groupOf(c)]; h != nil && h != c {
-			if errs := c.DeepCopy().Validate(); len(errs) == 0 {
-				e.wait(ctx, r, c, h, now)
-			}
+			e.wait(ctx, r, c, h, now)
 			continue
 		}
 		delete(e.waiting, id)
@@ -154,6 +152,19 @@ type validity struct {
 func (e *Engine) wait(ctx context.Context, r *rollout, c, h *v1alpha1.Canary, now time.Time) {
 	id := canaryID(c)
 	msg := fmt.Sprintf("UpstreamGroup %s is released by Canary %s", groupOf(c), canaryID(h))
+	e.stopForHolder(r, id, h)
+	if errs := c.DeepCopy().Validate(); len(errs) > 0 {
+		return // the translator reports it; nothing to show or save
+	}
+	if at, ok := e.retryAt[id]; e.waiting[id] == msg || ok && now.Before(at) {
+		return
+	}
+	e.showWaiting(ctx, c, id, msg, now)
+}
+
+// stopForHolder stops r, a rollout of a Canary that no longer holds its
+// group (h does).
+func (e *Engine) stopForHolder(r *rollout, id string, h *v1alpha1.Canary) {
 	if r != nil {
 		e.byCluster.set(r, false)
 		delete(e.rollouts, id)
@@ -164,9 +175,10 @@ func (e *Engine) wait(ctx context.Context, r *rollout, c, h *v1alpha1.Canary, no
 		}
 		e.log.Info("canary stopped: another Canary holds its group", "canary", id, "holder", canaryID(h))
 	}
-	if at, ok := e.retryAt[id]; e.waiting[id] == msg || ok && now.Before(at) {
-		return
-	}
+}
+
+// showWaiting publishes (and, as leader, saves) a waiting Canary's view.
+func (e *Engine) showWaiting(ctx context.Context, c *v1alpha1.Canary, id, msg string, now time.Time) {
 	p := newPlan(c, e.cfg.Settle)
 	v := View{Namespace: p.obj.Namespace, Name: c.Name, Phase: v1alpha1.PhasePending, Release: p.release,
 		Stable: p.stableT.Namespace + "/" + p.stableT.Upstream, Group: p.groupID, Provider: p.obj.Spec.Analysis.Provider,
