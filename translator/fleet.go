@@ -24,6 +24,9 @@ type layout struct {
 	// vsProblems are the problems the fleets found with VirtualServices
 	// (a domain another one serves), added to their reports.
 	vsProblems map[ident.Key][]Problem
+	// lost are, per fleet, the domains a VirtualService claims that an
+	// older one holds (lower-cased): it is served without them.
+	lost map[string]map[*vsCell]map[string]bool
 }
 
 type fleetLayout struct {
@@ -170,9 +173,12 @@ func fleetVSs(gws []*gatewayEntry) []*vsCell {
 
 // claimDomains settles who serves a domain that several VirtualServices
 // claim in one fleet (Envoy NACKs a route configuration with a duplicate
-// domain): the oldest claim (v1alpha1.OlderClaim) keeps it, and every
-// VirtualService that claims a domain an older one holds is Rejected and
-// served in no fleet. VirtualServices are taken oldest first, so the
+// domain): the oldest claim (v1alpha1.OlderClaim) keeps it. A newer
+// VirtualService is served without the domains older ones hold, with a
+// Warning naming the holder; one left with no domain at all (a hijacker
+// of a live domain) is Rejected and served in no fleet. So an edit that
+// adds a taken domain to a live VirtualService costs it that domain, never
+// the ones it served. VirtualServices are taken oldest first, so the
 // holder named is always served. served loses the rejected ones.
 func (lay *layout) claimDomains(fleets []string, served map[string][]*vsCell) {
 	in := map[*vsCell][]string{} // the fleets each VirtualService is in
@@ -203,33 +209,43 @@ func (lay *layout) claimDomains(fleets []string, served map[string][]*vsCell) {
 	}
 	var rejected map[*vsCell]bool
 	for _, v := range all {
-		var p problems
+		var conflicts []Problem
+		kept := 0
 		for _, f := range in[v] {
 			for i, d := range v.res.domains {
 				o := owner[f][strings.ToLower(d)]
 				if o == nil {
+					kept++
 					continue
 				}
 				where := ""
 				if f != v1alpha1.DefaultFleet {
 					where = " in fleet " + f
 				}
-				p.reject("spec.virtualHost.domains["+strconv.Itoa(v.res.domainAt[i])+"]", "domain "+strconv.Quote(d)+
-					" is already served by VirtualService "+o.key.String()+where+" (the oldest claim wins)")
+				conflicts = append(conflicts, Problem{Field: "spec.virtualHost.domains[" + strconv.Itoa(v.res.domainAt[i]) + "]",
+					Message: "domain " + strconv.Quote(d) + " is already served by VirtualService " + o.key.String() + where + " (the oldest claim wins)"})
+				lay.lose(f, v, d)
 			}
 		}
-		if p.rejected() {
-			lay.vsProblems[v.key] = p.list
+		if len(conflicts) == 0 {
+			lay.own(v, in[v], owner)
+			continue
+		}
+		sev := v1alpha1.StateWarning
+		if kept == 0 {
+			sev = v1alpha1.StateRejected
 			if rejected == nil {
 				rejected = map[*vsCell]bool{}
 			}
 			rejected[v] = true
-			continue
 		}
-		for _, f := range in[v] {
-			for _, d := range v.res.domains {
-				owner[f][strings.ToLower(d)] = v
-			}
+		p := problems{list: lay.vsProblems[v.key]}
+		for _, c := range conflicts {
+			p.add(sev, c.Field, c.Message)
+		}
+		lay.vsProblems[v.key] = p.list
+		if kept > 0 {
+			lay.own(v, in[v], owner)
 		}
 	}
 	if rejected == nil {
@@ -240,6 +256,31 @@ func (lay *layout) claimDomains(fleets []string, served map[string][]*vsCell) {
 			served[f] = slices.DeleteFunc(slices.Clone(served[f]), func(v *vsCell) bool { return rejected[v] })
 		}
 	}
+}
+
+// own records v as the holder of the domains it keeps in its fleets.
+func (lay *layout) own(v *vsCell, fleets []string, owner map[string]map[string]*vsCell) {
+	for _, f := range fleets {
+		for _, d := range v.res.domains {
+			if d = strings.ToLower(d); owner[f][d] == nil {
+				owner[f][d] = v
+			}
+		}
+	}
+}
+
+// lose records that v is served in fleet f without domain d.
+func (lay *layout) lose(f string, v *vsCell, d string) {
+	if lay.lost == nil {
+		lay.lost = map[string]map[*vsCell]map[string]bool{}
+	}
+	if lay.lost[f] == nil {
+		lay.lost[f] = map[*vsCell]map[string]bool{}
+	}
+	if lay.lost[f][v] == nil {
+		lay.lost[f][v] = map[string]bool{}
+	}
+	lay.lost[f][v][strings.ToLower(d)] = true
 }
 
 // olderVS is v1alpha1.OlderClaim on what the VirtualServices' cells hold.
@@ -315,6 +356,9 @@ func (lay *layout) host(fleet string, v *vsCell, listenerNames map[string]bool) 
 		lay.vsProblems[v.key] = p.list
 	}
 	kept := v.res.domains
+	if lost := lay.lost[fleet][v]; len(lost) > 0 {
+		kept = slices.DeleteFunc(slices.Clone(kept), func(d string) bool { return lost[strings.ToLower(d)] })
+	}
 	h := &hostSlot{vs: v, name: ident.VirtualHostName(v.key), domains: kept}
 	for _, d := range kept {
 		if v1alpha1.HasWildcard(d) {
