@@ -47,6 +47,9 @@ func compileCanary(c *compiler, cn *cell[*v1alpha1.Canary, canaryResult]) canary
 		if g != nil && !hasCluster(g.res.clusters, cl) {
 			c.p.warn(u.field, "Upstream "+ident.RefKey(u.ref, c.ns).String()+" is not a destination of UpstreamGroup "+g.key.String())
 		}
+		if st := cn.obj.Spec.Stickiness; st != nil && st.Cookie != nil {
+			c.cookieNeedsHashLB(u.field, u.ref)
+		}
 	}
 	res.refs = c.refsCopy()
 	return res
@@ -103,4 +106,34 @@ func hasCluster(ws []WeightedCluster, name string) bool {
 		}
 	}
 	return false
+}
+
+// cookieNeedsHashLB warns when a sticky cookie will not be set: Envoy
+// generates a hash policy's cookie (with its TTL) only while a hash load
+// balancer (ring hash) picks the endpoint; choosing among weighted
+// clusters hashes on the cookie but never sets it. With round robin the
+// application must set the cookie, or users without one are split at
+// random on every request.
+func (c *compiler) cookieNeedsHashLB(field string, ref v1alpha1.ResourceRef) {
+	u := c.t.ups.cells[ident.RefKey(ref, c.ns)]
+	if u == nil {
+		return // reported as missing above
+	}
+	c.readNode(&u.node, true)
+	if lb := u.obj.Spec.LoadBalancer; lb == nil || lb.RingHash == nil {
+		c.p.warn(field, "stickiness.cookie: Envoy sets the cookie only when the Upstream balances by hash (spec.loadBalancer.ringHash); "+
+			"with "+lbName(lb)+" the application must set it, or requests without it are split at random")
+	}
+}
+
+func lbName(lb *v1alpha1.LoadBalancer) string {
+	switch {
+	case lb == nil || lb.RoundRobin != nil:
+		return "round robin"
+	case lb.LeastRequest != nil:
+		return "least request"
+	case lb.Random != nil:
+		return "random"
+	}
+	return "its load balancer"
 }

@@ -109,12 +109,15 @@ type CookieMatcher struct {
 }
 
 // CanaryStickiness is what identifies a user: a request header, or a
-// cookie that Envoy sets when it is missing. Exactly one is given.
+// cookie (Envoy sets it when it is missing if the Upstreams balance by
+// hash, loadBalancer.ringHash; otherwise the application sets it).
+// Exactly one is given.
 type CanaryStickiness struct {
 	// Header such as x-user-id.
 	// +optional
 	Header string `json:"header,omitempty"`
-	// Cookie Envoy hashes on, and sets (with the TTL) when absent.
+	// Cookie Envoy hashes on; with ring-hash Upstreams Envoy also sets it
+	// (with the TTL) when absent.
 	// +optional
 	Cookie *StickyCookie `json:"cookie,omitempty"`
 }
