@@ -267,8 +267,6 @@ func only(weights, split string) bool {
 }
 
 // End to end: the group edited to an invalid weight keeps serving 90/10.
-// This needs the translator's half (serving Input.LastAccepted, setting
-// Report.Serving); until it is there the test skips.
 func TestRunnerServesLastAccepted(t *testing.T) {
 	w := newFileWorld(t)
 	w.r.translate()
@@ -282,7 +280,7 @@ func TestRunnerServesLastAccepted(t *testing.T) {
 		t.Fatalf("group report %+v, want Rejected", rep)
 	}
 	if rep.Serving == nil {
-		t.Skip("the translator does not serve Input.LastAccepted yet (Report.Serving unset)")
+		t.Fatalf("group report %+v does not say which version is served", rep)
 	}
 	if got := routeWeights(t, w.cache); !only(got, "90/10") {
 		t.Errorf("route weights %s after the bad edit, want the last accepted 90/10", got)
