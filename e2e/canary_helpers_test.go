@@ -46,6 +46,27 @@ func canaryYAML(steps, analysis string) string {
 	return rolloutCanary("  steps: " + steps + "\n  analysis:\n" + analysis)
 }
 
+// heldRollout serves myapp's release with these steps, on healthy v1 and
+// v2 backends, judged so that no step ever passes on its own (the test
+// moves it), and waits until the first step is live.
+func heldRollout(t testing.TB, steps string, extra ...string) *serin {
+	t.Helper()
+	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
+	dir := rolloutDir(t, v1, v2, canaryYAML(steps, `    interval: 1s
+    minRequests: 1000000
+    maxStepDuration: 1h
+`))
+	s := startSerin(t, dir, extra...)
+	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseProgressing)
+	return s
+}
+
+// crash kills serin with no graceful shutdown and waits until it is gone.
+func (s *serin) crash() {
+	_ = s.proc.cmd.Process.Kill()
+	<-s.proc.done
+}
+
 // rolloutCanary is myapp's Canary with the rest of its spec given.
 func rolloutCanary(spec string) string {
 	return `apiVersion: serin.dev/v1alpha1

@@ -181,14 +181,7 @@ func TestCanaryLowTrafficExtendsThenPauses(t *testing.T) {
 // again on the same --state-dir: the rollout continues at the same step,
 // weight and step start time, and clients keep the split throughout.
 func TestCanaryRestartResumesTheStep(t *testing.T) {
-	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
-	dir := rolloutDir(t, v1, v2, canaryYAML(walkSteps, `    interval: 1s
-    minRequests: 1000000
-    maxStepDuration: 1h
-`))
-	state := t.TempDir()
-	s := startSerin(t, dir, "--state-dir", state)
-	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseProgressing)
+	s := heldRollout(t, walkSteps, "--state-dir", t.TempDir())
 	s.post(t, "/api/v1/canaries/default/myapp/promote") // 5%
 	s.post(t, "/api/v1/canaries/default/myapp/promote") // 20%
 	before := s.canary(t)
@@ -197,8 +190,7 @@ func TestCanaryRestartResumesTheStep(t *testing.T) {
 	}
 	time.Sleep(1500 * time.Millisecond)
 
-	_ = s.proc.cmd.Process.Kill() // no graceful shutdown
-	<-s.proc.done
+	s.crash()
 	s.restart(t)
 	after := s.canary(t)
 	if after.Phase != v1alpha1.PhaseProgressing || after.Step != before.Step || after.Weight != before.Weight {

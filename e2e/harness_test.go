@@ -223,12 +223,13 @@ func clientArgs(s *serin, fleet, target string, extra ...string) []string {
 		"--target", target, "--json"}, extra...)
 }
 
-// runClient makes count calls through serin and returns the final report.
-func runClient(t testing.TB, s *serin, fleet, target string, count int) clientReport {
+// runClient makes count calls through serin and returns the final report;
+// extra are more client flags.
+func runClient(t testing.TB, s *serin, fleet, target string, count int, extra ...string) clientReport {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	args := clientArgs(s, fleet, target, "--count", fmt.Sprint(count), "--rate", "0", "--concurrency", "8", "--interval", "1h")
+	args := clientArgs(s, fleet, target, append([]string{"--count", fmt.Sprint(count), "--rate", "0", "--concurrency", "8", "--interval", "1h"}, extra...)...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = os.Environ()
 	out, err := cmd.Output()

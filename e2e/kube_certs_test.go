@@ -111,8 +111,7 @@ func testKubeCerts(t *testing.T, k *kubeEnv) {
 	assertBinomial(t, "v2 over mTLS with a certificate from serin certs issue", res.Totals["v2"], 2000, 0.10)
 
 	// A restart keeps everything.
-	_ = s.proc.cmd.Process.Kill()
-	<-s.proc.done
+	s.crash()
 	s.restart(t)
 	if !bytes.Equal(secret("serin-ca")["ca.crt"], ca) || !bytes.Equal(secret("serin-webhook-tls")["tls.crt"], webhookCert) ||
 		!bytes.Equal(secret("serin-xds-tls")["tls.crt"], xdsCert) {

@@ -167,13 +167,8 @@ spec:
 // already releases is Rejected naming the holder and waits; the split
 // stays the first one's.
 func TestTwoCanariesOnOneGroup(t *testing.T) {
-	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
-	dir := rolloutDir(t, v1, v2, canaryYAML("[{weight: 20}, {weight: 100}]", `    interval: 1s
-    minRequests: 1000000
-    maxStepDuration: 1h
-`))
-	s := startSerin(t, dir)
-	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseProgressing)
+	s := heldRollout(t, "[{weight: 20}, {weight: 100}]")
+	dir := s.dir
 	writeFile(t, filepath.Join(dir, "aaa-second.yaml"), `apiVersion: serin.dev/v1alpha1
 kind: Canary
 metadata: {name: aaa-second}
@@ -321,14 +316,8 @@ func TestPromoteFullBadReleaseRollsBackInBake(t *testing.T) {
 // TestUndoRestoresStable: a release promoted to Succeeded is undone with
 // the CLI; every call goes back to v1, and a restart keeps it so.
 func TestUndoRestoresStable(t *testing.T) {
-	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
-	dir := rolloutDir(t, v1, v2, canaryYAML(walkSteps, `    interval: 1s
-    minRequests: 1000000
-    maxStepDuration: 1h
-`))
-	s := startSerin(t, dir, "--state-dir", t.TempDir())
+	s := heldRollout(t, walkSteps, "--state-dir", t.TempDir())
 	live := startLiveClient(t, s, "default", "xds:///myapp", 300)
-	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseProgressing)
 	s.post(t, "/api/v1/canaries/default/myapp/promote?full=true")
 	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseSucceeded)
 	waitAllOn(t, live, "v2")
@@ -348,8 +337,7 @@ func TestUndoRestoresStable(t *testing.T) {
 	waitAllOn(t, live, "v1")
 	steadySplit(t, live, "v2 after undo", 2*time.Second, 0)
 
-	_ = s.proc.cmd.Process.Kill()
-	<-s.proc.done
+	s.crash()
 	s.restart(t)
 	if v := s.canary(t); v.Phase != v1alpha1.PhaseRolledBack {
 		t.Fatalf("after restart: %s, want the undo kept (RolledBack)", v.Phase)
@@ -360,18 +348,12 @@ func TestUndoRestoresStable(t *testing.T) {
 	}
 }
 
-// TestCorruptStateFileKeepsServedWeights: serin is killed at 20%, its
+// TestCorruptStateFileKeepsServedWeights: serin is killed at 50%, its
 // state file is corrupted, and it starts again: the canary is Error, and
-// clients keep 80/20 rather than the group's spec (90/10).
+// clients keep 50/50 rather than the group's spec (90/10).
 func TestCorruptStateFileKeepsServedWeights(t *testing.T) {
-	v1, v2 := startBackend(t, "v1"), startBackend(t, "v2")
-	dir := rolloutDir(t, v1, v2, canaryYAML(walkSteps, `    interval: 1s
-    minRequests: 1000000
-    maxStepDuration: 1h
-`))
 	state := t.TempDir()
-	s := startSerin(t, dir, "--state-dir", state)
-	s.waitPhase(t, 10*time.Second, v1alpha1.PhaseProgressing)
+	s := heldRollout(t, walkSteps, "--state-dir", state)
 	s.post(t, "/api/v1/canaries/default/myapp/promote") // 5%
 	s.post(t, "/api/v1/canaries/default/myapp/promote") // 20%
 	s.post(t, "/api/v1/canaries/default/myapp/promote") // 50%
@@ -382,8 +364,7 @@ func TestCorruptStateFileKeepsServedWeights(t *testing.T) {
 		t.Fatalf("weight %d after three promotes, want 50", before.Weight)
 	}
 	time.Sleep(500 * time.Millisecond)
-	_ = s.proc.cmd.Process.Kill()
-	<-s.proc.done
+	s.crash()
 
 	corrupted := corruptStateFiles(t, state, "myapp")
 	t.Logf("corrupted %v", corrupted)

@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,22 +175,8 @@ spec:
 // TLS channel credentials (gRFC A65) in its bootstrap.
 func runTLSClient(t testing.TB, s *serin, ca *tlstest.CA, cert tlstest.Pair, fleet string, count int) clientReport {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	args := clientArgs(s, fleet, "xds:///myapp", "--count", fmt.Sprint(count), "--rate", "0",
-		"--concurrency", "8", "--interval", "1h", "--timeout", "3s", "--node-id", "grpc-"+fleet,
+	return runClient(t, s, fleet, "xds:///myapp", count, "--timeout", "3s", "--node-id", "grpc-"+fleet,
 		"--xds-tls-ca", ca.File, "--xds-tls-cert", cert.Cert, "--xds-tls-key", cert.Key)
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("client: %v\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	var r clientReport
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-		t.Fatalf("client output %q: %v", out, err)
-	}
-	return r
 }
 
 // adsTLS opens an Envoy-like ADS stream over TLS, presenting cert (nil:

@@ -173,22 +173,8 @@ func applyLastAccepted(in *Input, d *testDoc) error {
 		if err := json.Unmarshal(raw, &head); err != nil {
 			return fmt.Errorf("object %d: %w", j, err)
 		}
-		var obj interface {
-			GetNamespace() string
-			GetName() string
-		}
-		switch head.Kind {
-		case v1alpha1.KindUpstream:
-			obj = &v1alpha1.Upstream{}
-		case v1alpha1.KindUpstreamGroup:
-			obj = &v1alpha1.UpstreamGroup{}
-		case v1alpha1.KindVirtualService:
-			obj = &v1alpha1.VirtualService{}
-		case v1alpha1.KindGateway:
-			obj = &v1alpha1.Gateway{}
-		case v1alpha1.KindCanary:
-			obj = &v1alpha1.Canary{}
-		default:
+		obj, ok := v1alpha1.New(head.Kind)
+		if !ok {
 			return fmt.Errorf("object %d: unknown kind %q", j, head.Kind)
 		}
 		if err := strict(raw, obj); err != nil {

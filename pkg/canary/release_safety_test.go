@@ -98,9 +98,9 @@ func TestCanaryStateCarriesCohortAndStickiness(t *testing.T) {
 	}
 }
 
-// A saved status that cannot be read: Error, with the weights of the
-// readable copy, and nothing acts until an operator does.
-func TestUnreadableStatusKeepsTheServedWeights(t *testing.T) {
+// walkedToStep2 runs app on a FileStore until it is at step 2 (20%).
+func walkedToStep2(t *testing.T) (*fixture, string) {
+	t.Helper()
 	dir := t.TempDir()
 	fs, err := NewFileStore(dir)
 	if err != nil {
@@ -112,6 +112,13 @@ func TestUnreadableStatusKeepsTheServedWeights(t *testing.T) {
 		f.traffic("app", 30, 0, 300, 0, 500*time.Millisecond)
 		f.due()
 	}
+	return f, dir
+}
+
+// A saved status that cannot be read: Error, with the weights of the
+// readable copy, and nothing acts until an operator does.
+func TestUnreadableStatusKeepsTheServedWeights(t *testing.T) {
+	f, dir := walkedToStep2(t)
 	if w := f.weights("app"); w["default/app-v2"] != 20 {
 		t.Fatalf("weights %v, want 80/20", w)
 	}
@@ -161,17 +168,7 @@ func TestUnreadableStatusKeepsTheServedWeights(t *testing.T) {
 
 // Neither copy readable: the stable at 100%, never the group's spec.
 func TestUnreadableStatusWithoutACopyServesTheStable(t *testing.T) {
-	dir := t.TempDir()
-	fs, err := NewFileStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t, fs, fs, testCanary("app"))
-	f.due()
-	for f.view("app").Step < 2 {
-		f.traffic("app", 30, 0, 300, 0, 500*time.Millisecond)
-		f.due()
-	}
+	f, dir := walkedToStep2(t)
 	for _, n := range []string{"app.json", "app.json.prev"} {
 		if err := os.WriteFile(filepath.Join(dir, "status", "default", n), []byte("\x00\x01garbage"), 0o644); err != nil {
 			t.Fatal(err)

@@ -71,20 +71,7 @@ func TestMetricsServiceStopEndsStreams(t *testing.T) {
 func TestMetricsServiceStreamAfterStop(t *testing.T) {
 	ms := NewMetricsService(nil)
 	ms.Stop()
-	gs := grpc.NewServer()
-	ms.Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(lis)
-	defer gs.Stop()
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	st, err := metricsv3.NewMetricsServiceClient(cc).StreamMetrics(t.Context())
+	st, err := serveMetrics(t, ms).StreamMetrics(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,26 +2,28 @@ package webhook
 
 import (
 	"crypto/x509"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/serin-dev/serin/pkg/certgen"
 )
 
-// WriteSelfSigned writes a certificate for host and its key into dir.
+// WriteSelfSigned writes a certificate for host, issued by a new CA, and
+// its key into dir; pool trusts the CA.
 func WriteSelfSigned(t *testing.T, dir, host string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
-	certPEM, keyPEM, err := SelfSigned(host)
+	ca, err := certgen.NewCA("webhook-test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+	certPEM, keyPEM, err := ca.Issue(certgen.Leaf{Hosts: []string{host}, Server: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+	certFile, keyFile, _, err = certgen.WriteFiles(dir, map[string][]byte{certgen.KeyCert: certPEM, certgen.KeyKey: keyPEM, certgen.KeyCACert: ca.CertPEM})
+	if err != nil {
 		t.Fatal(err)
 	}
 	pool = x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
+	pool.AddCert(ca.Cert)
 	return certFile, keyFile, pool
 }

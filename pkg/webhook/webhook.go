@@ -165,19 +165,8 @@ func deny(code int32, reason metav1.StatusReason, msgs []string) *admissionv1.Ad
 
 // decode reads the object of an admission request.
 func decode(kind string, raw []byte) (metav1.Object, error) {
-	var obj metav1.Object
-	switch kind {
-	case v1alpha1.KindUpstream:
-		obj = &v1alpha1.Upstream{}
-	case v1alpha1.KindUpstreamGroup:
-		obj = &v1alpha1.UpstreamGroup{}
-	case v1alpha1.KindVirtualService:
-		obj = &v1alpha1.VirtualService{}
-	case v1alpha1.KindGateway:
-		obj = &v1alpha1.Gateway{}
-	case v1alpha1.KindCanary:
-		obj = &v1alpha1.Canary{}
-	default:
+	obj, ok := v1alpha1.New(kind)
+	if !ok {
 		return nil, fmt.Errorf("serin's webhook does not handle kind %q", kind)
 	}
 	if err := json.Unmarshal(raw, obj); err != nil {

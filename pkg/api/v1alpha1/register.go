@@ -47,3 +47,20 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
 }
+
+// New returns an empty object of a serin kind, or false for another kind.
+func New(kind string) (metav1.Object, bool) {
+	switch kind {
+	case KindUpstream:
+		return &Upstream{}, true
+	case KindUpstreamGroup:
+		return &UpstreamGroup{}, true
+	case KindVirtualService:
+		return &VirtualService{}, true
+	case KindGateway:
+		return &Gateway{}, true
+	case KindCanary:
+		return &Canary{}, true
+	}
+	return nil, false
+}
